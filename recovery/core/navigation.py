@@ -1,0 +1,49 @@
+"""The role-aware navigation: one table, read by the base template.
+
+Each app adds its entries here as its screens land; an entry whose URL does not exist yet is
+skipped, so the menu never links to a missing page.
+"""
+
+from dataclasses import dataclass
+
+from django.urls import NoReverseMatch, reverse
+
+from .models import STAFF_ROLES, SUPERVISING_ROLES, Role
+
+
+@dataclass(frozen=True)
+class NavItem:
+    label: str
+    url_name: str
+    roles: frozenset[str]
+
+
+STAFF = frozenset(STAFF_ROLES)
+WORKERS = frozenset({Role.SPECIALIST, Role.SUPERVISOR, Role.ADMIN})
+
+NAV: tuple[NavItem, ...] = (
+    NavItem("My work", "home", STAFF),
+    NavItem("Cases", "cases:list", STAFF),
+    NavItem("Claims import", "cases:import", WORKERS),
+    NavItem("Leads", "cases:leads", WORKERS),
+    NavItem("Approvals", "approvals", frozenset(SUPERVISING_ROLES)),
+    NavItem("Team", "team", frozenset(SUPERVISING_ROLES) | {Role.AUDITOR}),
+    NavItem("Access log", "access-log", frozenset({Role.AUDITOR, Role.SUPERVISOR, Role.ADMIN})),
+    NavItem("API", "api-docs", STAFF),
+    NavItem("Admin", "admin:index", frozenset({Role.ADMIN})),
+    NavItem("My cases", "portal:home", frozenset({Role.ATTORNEY})),
+)
+
+
+def nav_for(user, current_path: str) -> list[dict]:
+    items = []
+    for item in NAV:
+        if user.role not in item.roles:
+            continue
+        try:
+            url = reverse(item.url_name)
+        except NoReverseMatch:
+            continue
+        active = current_path == url or (url != "/" and current_path.startswith(url))
+        items.append({"label": item.label, "url": url, "active": active})
+    return items
