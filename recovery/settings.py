@@ -352,6 +352,7 @@ SPECTACULAR_SETTINGS = {
     "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
     "REDOC_DIST": "SIDECAR",
     "COMPONENT_SPLIT_REQUEST": True,
+    "ENUM_NAME_OVERRIDES": {"StateEnum": "cases.models.US_STATES"},
 }
 
 # ---------------------------------------------------------------------------------------------

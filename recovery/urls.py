@@ -10,6 +10,7 @@ api_patterns = [
     path("users/", core_api.UserListApi.as_view(), name="api-users"),
     path("schema/", SpectacularAPIView.as_view(), name="api-schema"),
     path("docs/", SpectacularSwaggerSplitView.as_view(url_name="api-schema"), name="api-docs"),
+    path("", include("cases.api_urls")),
 ]
 
 urlpatterns = [

@@ -30,7 +30,7 @@ class Team(models.Model):
         blank=True,
         on_delete=models.SET_NULL,
         related_name="supervised_teams",
-        limit_choices_to={"role__in": list(SUPERVISING_ROLES)},
+        limit_choices_to={"role__in": ["supervisor", "admin"]},
     )
     history = HistoricalRecords()
 
@@ -62,6 +62,15 @@ class User(AbstractUser):
         default=Decimal("0.00"),
         validators=[MinValueValidator(Decimal("0")), MaxValueValidator(Decimal("100"))],
         help_text="Largest reduction of a lien (percent of the lien) this user may accept alone.",
+    )
+
+    # For attorneys: the law firm (or solo attorney) party they act for in the portal.
+    party = models.ForeignKey(
+        "cases.Party",
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="portal_users",
     )
 
     objects = UserManager()

@@ -1,0 +1,199 @@
+"""Reads: who may see which case, and the querysets every list, page, search and export starts
+from. A wrong id is naturally a 404 because lookups go through `cases_visible_to`."""
+
+import re
+from datetime import date
+
+from django.db.models import Count, Exists, OuterRef, Q, QuerySet
+from django.http import Http404
+from django.utils import timezone
+
+from recovery.core.models import Role, User
+from recovery.crypto import keyed_hash
+
+from .models import Case, CaseClaim, CaseParty, Deadline, Member
+
+CASE_NUMBER_RE = re.compile(r"^TPL-\d{4}-\d{1,6}$", re.IGNORECASE)
+
+
+def attorney_case_filter(user: User) -> Q:
+    """Cases where the user's firm (or the user's own party record) is attorney of record."""
+    if not user.party_id:
+        return Q(pk__in=[])
+    links = CaseParty.objects.filter(
+        case=OuterRef("pk"),
+        role=CaseParty.Role.ATTORNEY_OF_RECORD,
+        is_active=True,
+    ).filter(Q(party_id=user.party_id) | Q(party__firm_id=user.party_id))
+    return Q(Exists(links))
+
+
+def cases_visible_to(user: User) -> QuerySet[Case]:
+    """The one place that decides who sees which case (DESIGN §3)."""
+    cases = Case.objects.all()
+    if not user.is_authenticated or not user.is_active:
+        return cases.none()
+    if user.role in (Role.SUPERVISOR, Role.ADMIN, Role.AUDITOR):
+        return cases
+    if user.role == Role.SPECIALIST:
+        mine = Q(assigned_to=user)
+        if user.team_id:
+            mine |= Q(team_id=user.team_id)
+        return cases.filter(mine)
+    if user.role == Role.ATTORNEY:
+        return cases.filter(attorney_case_filter(user))
+    return cases.none()
+
+
+def can_edit_case(user: User, case: Case) -> bool:
+    """Specialists edit their own cases; supervisors and admins all; auditors and attorneys none."""
+    if user.role in (Role.SUPERVISOR, Role.ADMIN):
+        return True
+    return user.role == Role.SPECIALIST and case.assigned_to_id == user.pk
+
+
+def case_get(*, user: User, id: int, for_update: bool = False) -> Case:
+    cases = cases_visible_to(user).select_related(
+        "member", "jurisdiction", "assigned_to", "team", "created_by"
+    )
+    if for_update:
+        cases = cases.select_for_update(of=("self",))
+    try:
+        return cases.get(pk=id)
+    except (Case.DoesNotExist, ValueError, TypeError) as exc:
+        raise Http404("No such case") from exc
+
+
+def apply_case_search(cases: QuerySet[Case], term: str) -> QuerySet[Case]:
+    """Search by case number, member name or program id (exact, through its keyed hash)."""
+    term = " ".join(term.split())[:100]
+    if not term:
+        return cases
+    if CASE_NUMBER_RE.match(term):
+        prefix, year, number = term.upper().split("-")
+        return cases.filter(number=f"{prefix}-{year}-{int(number):06d}")
+    condition = Q(member__program_id_hash=keyed_hash(term)) | Q(number__iexact=term)
+    words = term.split()
+    if len(words) == 1:
+        condition |= Q(member__last_name__istartswith=term) | Q(
+            member__first_name__istartswith=term
+        )
+        condition |= Q(number__iendswith=term) if term.isdigit() else Q()
+    else:
+        first, last = words[0], words[-1]
+        condition |= Q(member__first_name__istartswith=first, member__last_name__istartswith=last)
+        condition |= Q(
+            member__last_name__istartswith=first.rstrip(","), member__first_name__istartswith=last
+        )
+    return cases.filter(condition)
+
+
+SORTS = {
+    "number": "number",
+    "-number": "-number",
+    "opened": "opened_at",
+    "-opened": "-opened_at",
+    "incident": "incident_date",
+    "-incident": "-incident_date",
+    "lien": "lien_amount",
+    "-lien": "-lien_amount",
+    "member": "member__last_name",
+    "-member": "-member__last_name",
+    "status": "status",
+    "-status": "-status",
+    "sol": "sol_date",
+    "-sol": "-sol_date",
+}
+
+
+def case_list(
+    *,
+    user: User,
+    search: str = "",
+    status: str = "",
+    assigned_to: int | str | None = None,
+    jurisdiction: str = "",
+    due: str = "",
+    sort: str = "-opened",
+    today: date | None = None,
+) -> QuerySet[Case]:
+    """The case list: visible cases, searched, filtered and sorted, with what each row shows
+    fetched in the same query."""
+    cases = cases_visible_to(user).select_related("member", "assigned_to", "jurisdiction")
+    cases = apply_case_search(cases, search)
+    if status == "open":
+        cases = cases.exclude(status=Case.Status.CLOSED)
+    elif status in Case.Status.values:
+        cases = cases.filter(status=status)
+    if assigned_to == "me":
+        cases = cases.filter(assigned_to=user)
+    elif assigned_to == "none":
+        cases = cases.filter(assigned_to__isnull=True)
+    elif assigned_to not in (None, ""):
+        try:
+            cases = cases.filter(assigned_to_id=int(assigned_to))
+        except (TypeError, ValueError):
+            cases = cases.none()
+    if jurisdiction:
+        cases = cases.filter(jurisdiction__code=jurisdiction.upper()[:2])
+    if due in ("overdue", "today", "week"):
+        today = today or timezone.localdate()
+        open_deadlines = Deadline.objects.filter(case=OuterRef("pk"), done_at__isnull=True)
+        if due == "overdue":
+            open_deadlines = open_deadlines.filter(due_date__lt=today)
+        elif due == "today":
+            open_deadlines = open_deadlines.filter(due_date__lte=today)
+        else:
+            open_deadlines = open_deadlines.filter(
+                due_date__lte=today.fromordinal(today.toordinal() + 7)
+            )
+        cases = cases.filter(Exists(open_deadlines))
+    return cases.order_by(SORTS.get(sort, "-opened_at"), "-id")
+
+
+def member_search(term: str) -> QuerySet[Member]:
+    term = " ".join(term.split())[:100]
+    if not term:
+        return Member.objects.none()
+    condition = Q(program_id_hash=keyed_hash(term)) | Q(ssn_hash=keyed_hash(term))
+    words = term.split()
+    if len(words) >= 2:
+        condition |= Q(first_name__istartswith=words[0], last_name__istartswith=words[-1])
+    elif not term.replace("-", "").isdigit():
+        condition |= Q(last_name__istartswith=term)
+    return Member.objects.filter(condition).order_by("last_name", "first_name")[:50]
+
+
+def case_claims(case: Case) -> QuerySet[CaseClaim]:
+    return case.case_claims.select_related("claim_line", "decided_by").order_by(
+        "claim_line__service_from", "claim_line__claim_number", "claim_line__line_number"
+    )
+
+
+def possible_duplicates(
+    *, member: Member, incident_date: date, exclude_id: int | None = None
+) -> QuerySet[Case]:
+    """Same member, incident within 30 days either side."""
+    window = (
+        date.fromordinal(incident_date.toordinal() - 30),
+        date.fromordinal(incident_date.toordinal() + 30),
+    )
+    cases = Case.objects.filter(member=member, incident_date__range=window).select_related(
+        "assigned_to"
+    )
+    if exclude_id:
+        cases = cases.exclude(pk=exclude_id)
+    return cases
+
+
+def workload(*, team_id: int | None = None) -> QuerySet[User]:
+    """Open cases and open deadlines per specialist, for the supervisor's workload view."""
+    users = User.objects.filter(is_active=True, role__in=[Role.SPECIALIST, Role.SUPERVISOR])
+    if team_id:
+        users = users.filter(team_id=team_id)
+    return users.annotate(
+        open_cases=Count(
+            "assigned_cases", filter=~Q(assigned_cases__status=Case.Status.CLOSED), distinct=True
+        ),
+        open_deadlines=Count("deadlines", filter=Q(deadlines__done_at__isnull=True), distinct=True),
+    ).order_by("-open_cases", "username")
