@@ -671,6 +671,12 @@ def document_path(instance: "Document", filename: str) -> str:
 
 
 class Document(models.Model):
+    """A file on a case: an upload, or a letter the product generated (PDF).
+
+    A generated letter keeps the data it was rendered from (`context`), the template version and
+    the SHA-256 of the PDF, so it can be reproduced and verified later.
+    """
+
     class Kind(models.TextChoices):
         UPLOAD = "upload", "Upload"
         LETTER_OF_REPRESENTATION = "representation", "Letter of representation"
@@ -679,27 +685,99 @@ class Document(models.Model):
         SETTLEMENT_STATEMENT = "settlement", "Settlement statement"
         CORRESPONDENCE = "correspondence", "Correspondence"
         OTHER = "other", "Other"
+        # Generated letters (DESIGN §6).
+        LIEN_NOTICE = "lien_notice", "Notice of lien"
+        ITEMIZED_STATEMENT = "itemized_statement", "Itemized statement"
+        LIEN_AMENDMENT = "lien_amendment", "Amended notice of lien"
+        LIEN_RELEASE = "lien_release", "Release of lien"
+        FINAL_DEMAND = "final_demand", "Final demand"
+        REDUCTION_DECISION = "reduction_decision", "Reduction decision"
+        INFORMATION_REQUEST = "information_request", "Request for information"
+        PAYMENT_RECEIPT = "payment_receipt", "Payment receipt"
+        MEMBER_QUESTIONNAIRE = "member_questionnaire", "Accident questionnaire"
+        GENERAL = "general", "General letter"
 
-    case = models.ForeignKey(Case, on_delete=models.CASCADE, related_name="documents")
+    LETTER_KINDS = frozenset(
+        {
+            "lien_notice",
+            "itemized_statement",
+            "lien_amendment",
+            "lien_release",
+            "final_demand",
+            "reduction_decision",
+            "information_request",
+            "payment_receipt",
+            "member_questionnaire",
+            "general",
+        }
+    )
+
+    class Status(models.TextChoices):
+        PENDING = "pending", "Being generated"
+        READY = "ready", "Ready"
+        FAILED = "failed", "Failed"
+
+    class Delivery(models.TextChoices):
+        NONE = "none", "Not e-mailed"
+        QUEUED = "queued", "E-mail queued"
+        SENT = "sent", "E-mailed"
+        FAILED = "failed", "E-mail failed"
+
+    case = models.ForeignKey(
+        Case, null=True, blank=True, on_delete=models.CASCADE, related_name="documents"
+    )
+    # Letters to members without a case yet (questionnaires from screening leads).
+    member = models.ForeignKey(
+        Member, null=True, blank=True, on_delete=models.CASCADE, related_name="documents"
+    )
     kind = models.CharField(max_length=20, choices=Kind.choices, default=Kind.UPLOAD)
     title = models.CharField(max_length=200)
-    file = models.FileField(upload_to=document_path, max_length=300)
+    status = models.CharField(max_length=10, choices=Status.choices, default=Status.READY)
+    file = models.FileField(upload_to=document_path, max_length=300, blank=True)
     original_name = models.CharField(max_length=255, blank=True)
-    content_type = models.CharField(max_length=100)
+    content_type = models.CharField(max_length=100, default="application/pdf")
     extension = models.CharField(max_length=10, blank=True)
-    size = models.PositiveIntegerField()
-    sha256 = models.CharField(max_length=64)
+    size = models.PositiveIntegerField(default=0)
+    sha256 = models.CharField(max_length=64, blank=True)
+    recipient = models.ForeignKey(
+        Party, null=True, blank=True, on_delete=models.PROTECT, related_name="letters"
+    )
+    template_version = models.CharField(max_length=40, blank=True)
+    context = models.JSONField(default=dict, blank=True)
+    body = models.TextField(blank=True, max_length=20000)
+    error = models.TextField(blank=True)
+    pages = models.PositiveSmallIntegerField(null=True, blank=True)
+    delivery = models.CharField(max_length=10, choices=Delivery.choices, default=Delivery.NONE)
+    delivery_attempts = models.PositiveSmallIntegerField(default=0)
+    delivered_at = models.DateTimeField(null=True, blank=True)
+    delivery_error = models.CharField(max_length=500, blank=True)
     uploaded_by = models.ForeignKey(
         settings.AUTH_USER_MODEL, null=True, on_delete=models.SET_NULL, related_name="+"
     )
     created_at = models.DateTimeField(default=timezone.now)
-    history = HistoricalRecords()
+    ready_at = models.DateTimeField(null=True, blank=True)
+    history = HistoricalRecords(excluded_fields=["context"])
 
     class Meta:
         ordering = ["-created_at", "-id"]
+        indexes = [models.Index(fields=["case", "kind", "-created_at"])]
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(case__isnull=False) | Q(member__isnull=False),
+                name="document_has_case_or_member",
+            )
+        ]
 
     def __str__(self) -> str:
         return self.title
+
+    @property
+    def is_letter(self) -> bool:
+        return self.kind in self.LETTER_KINDS
+
+    @property
+    def requested_by(self):
+        return self.uploaded_by
 
 
 class Assignment(models.Model):
@@ -756,3 +834,88 @@ class SupervisorQuestion(models.Model):
 
     def __str__(self) -> str:
         return f"Question on {self.case} by {self.asked_by}"
+
+
+class Holiday(models.Model):
+    """A day the unit does not count as a business day (federal, or one state's)."""
+
+    day = models.DateField()
+    name = models.CharField(max_length=100)
+    jurisdiction = models.ForeignKey(
+        Jurisdiction, null=True, blank=True, on_delete=models.CASCADE, related_name="holidays"
+    )
+
+    class Meta:
+        ordering = ["day"]
+        constraints = [
+            models.UniqueConstraint(fields=["day", "jurisdiction"], name="one_holiday_per_day_and_state"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.day} {self.name}"
+
+
+class DeadlineRule(models.Model):
+    """How many (calendar or business) days an event gives, per jurisdiction and program.
+
+    The most specific rule wins: jurisdiction + program, then jurisdiction, then program, then
+    the default (both blank).
+    """
+
+    class Event(models.TextChoices):
+        NOTICE_RESPONSE = "notice_response", "Response to a notice of lien"
+        FOLLOW_UP = "follow_up", "Follow-up cadence"
+        DEMAND_PAYMENT = "demand_payment", "Payment after final demand"
+        APPEAL = "appeal", "Appeal window"
+        ATTORNEY_ANSWER = "attorney_answer", "Answer to an attorney's request"
+        LIEN_RENEWAL = "lien_renewal", "Lien renewal"
+
+    event = models.CharField(max_length=20, choices=Event.choices)
+    jurisdiction = models.ForeignKey(
+        Jurisdiction, null=True, blank=True, on_delete=models.CASCADE, related_name="deadline_rules"
+    )
+    program = models.CharField(max_length=60, blank=True)
+    days = models.PositiveSmallIntegerField(validators=[MinValueValidator(1), MaxValueValidator(3650)])
+    business_days = models.BooleanField(default=False)
+    citation = models.CharField(max_length=200, blank=True)
+    history = HistoricalRecords()
+
+    class Meta:
+        ordering = ["event", "jurisdiction", "program"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["event", "jurisdiction", "program"],
+                name="one_deadline_rule_per_scope",
+                nulls_distinct=False,
+            )
+        ]
+
+    def __str__(self) -> str:
+        unit = "business days" if self.business_days else "days"
+        scope = self.jurisdiction.code if self.jurisdiction_id else "all states"
+        return f"{self.get_event_display()}: {self.days} {unit} ({scope})"
+
+
+class Reminder(models.Model):
+    """One reminder sent for one deadline at one threshold; the unique key makes the daily scan
+    safe to run twice or to retry after a worker died."""
+
+    OVERDUE = -1
+
+    deadline = models.ForeignKey(Deadline, on_delete=models.CASCADE, related_name="reminders")
+    threshold = models.SmallIntegerField(help_text="Days before the due date; -1 means overdue.")
+    user = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, on_delete=models.SET_NULL, related_name="+")
+    escalated_to = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    created_at = models.DateTimeField(default=timezone.now)
+    emailed_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+        constraints = [
+            models.UniqueConstraint(fields=["deadline", "threshold"], name="one_reminder_per_threshold")
+        ]
+
+    def __str__(self) -> str:
+        return f"Reminder {self.deadline_id} at {self.threshold}"

@@ -1,18 +1,32 @@
 """Consistent test objects built through the real services where a user would act."""
 
+import importlib
 import itertools
 from datetime import date
 from decimal import Decimal
 
 from cases import services
-from cases.models import CaseParty, ClaimLine, EligibilitySpan, Jurisdiction, Member, Party
+from cases.models import (
+    US_STATES,
+    CaseParty,
+    ClaimLine,
+    EligibilitySpan,
+    Jurisdiction,
+    Member,
+    Party,
+)
 from cases.screening import ScreeningInput, screen_line
 
 _seq = itertools.count(1)
 
 
 def jurisdiction(code: str = "FL") -> Jurisdiction:
-    return Jurisdiction.objects.get(code=code)
+    # Seeded by migration; recreated here in case a transactional test flushed the table.
+    years = importlib.import_module("cases.migrations.0002_jurisdictions").SOL_YEARS[code]
+    name = dict(US_STATES)[code]
+    return Jurisdiction.objects.get_or_create(
+        code=code, defaults={"name": name, "default_sol_years": years}
+    )[0]
 
 
 def member(

@@ -17,15 +17,9 @@ from cases.x12 import ParsedClaimLine, Reject, detect_format, parse_x12
 FIXTURES = Path(__file__).resolve().parent.parent / "fixtures" / "x12"
 
 
-# tests/conftest.py has autouse fixtures that need Django settings and the test database.
-# These tests are pure Python: override them by name for this module.
+# tests/conftest.py's autouse settings fixture is not needed here: these tests are pure Python.
 @pytest.fixture(autouse=True)
 def _fast_settings():
-    yield
-
-
-@pytest.fixture(autouse=True)
-def _reset_axes():
     yield
 
 
