@@ -110,8 +110,8 @@ def test_api_docs_and_schema_are_served_locally(client, specialist):
 
 def test_seed_demo_is_idempotent_and_its_users_sign_in(client, settings):
     settings.DEMO_PASSWORD = "demo-password-for-test"
-    call_command("seed_demo")
-    call_command("seed_demo")
+    call_command("seed_demo", cases=5)
+    call_command("seed_demo", cases=5)
     usernames = {
         "specialist",
         "specialist2",

@@ -28,6 +28,11 @@ DEMO_USERS = [
 class Command(BaseCommand):
     help = "Create or refresh the demo users and data (idempotent)."
 
+    def add_arguments(self, parser):
+        parser.add_argument(
+            "--cases", type=int, default=200, help="How many demo cases (default 200)."
+        )
+
     @transaction.atomic
     def handle(self, *args, **options):
         password = settings.DEMO_PASSWORD
