@@ -36,7 +36,8 @@ def cases_visible_to(user: User) -> QuerySet[Case]:
     if user.role in (Role.SUPERVISOR, Role.ADMIN, Role.AUDITOR):
         return cases
     if user.role == Role.SPECIALIST:
-        mine = Q(assigned_to=user)
+        # Their own cases, their team's, and the unit-wide queue of unassigned team-less cases.
+        mine = Q(assigned_to=user) | Q(assigned_to__isnull=True, team__isnull=True)
         if user.team_id:
             mine |= Q(team_id=user.team_id)
         return cases.filter(mine)

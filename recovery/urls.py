@@ -11,10 +11,14 @@ api_patterns = [
     path("schema/", SpectacularAPIView.as_view(), name="api-schema"),
     path("docs/", SpectacularSwaggerSplitView.as_view(url_name="api-schema"), name="api-docs"),
     path("", include("cases.api_urls")),
+    path("", include("liens.api_urls")),
+    path("", include("liens.api")),
 ]
 
 urlpatterns = [
     path("admin/", admin.site.urls),
     path("api/", include(api_patterns)),
+    path("cases/", include("cases.urls")),
+    path("", include("liens.urls")),
     path("", include("recovery.core.urls")),
 ]

@@ -20,8 +20,14 @@ def home(request):
     """'My work': each role's starting page. Attorneys belong in the portal."""
     if request.user.is_attorney:
         return redirect("portal:home")
+    from cases.views import my_work_context
+
     notifications = list(request.user.notifications.filter(read_at__isnull=True)[:10])
-    return render(request, "core/home.html", {"notifications": notifications})
+    return render(
+        request,
+        "core/home.html",
+        {"notifications": notifications, **my_work_context(request.user)},
+    )
 
 
 @require_POST

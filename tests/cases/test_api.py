@@ -10,6 +10,11 @@ from tests import factories
 pytestmark = pytest.mark.django_db
 
 
+@pytest.fixture(autouse=True)
+def _florida(db):
+    factories.jurisdiction("FL")
+
+
 def test_cases_list_shows_only_visible_cases_with_decimals_as_strings(api, specialist, specialist2):
     person = factories.member()
     factories.claim_line(person, service_from=date(2025, 3, 1), paid="1234.56")

@@ -54,3 +54,12 @@ def test_team_specialists_see_unassigned_team_cases(specialist, supervisor):
     queued = factories.open_case(supervisor)
     assert queued.team == supervisor.team and queued.assigned_to is None
     assert list(cases_visible_to(specialist)) == [queued]
+
+
+def test_unassigned_team_less_cases_are_in_every_specialists_queue(specialist, specialist2, admin_user):
+    admin_user.team = None
+    admin_user.save()
+    queued = factories.open_case(admin_user)
+    assert queued.team is None and queued.assigned_to is None
+    assert list(cases_visible_to(specialist)) == [queued]
+    assert list(cases_visible_to(specialist2)) == [queued]
