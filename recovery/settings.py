@@ -319,6 +319,8 @@ CELERY_TASK_ALWAYS_EAGER = env_bool("CELERY_TASK_ALWAYS_EAGER", False)
 CELERY_BEAT_SCHEDULER = "django_celery_beat.schedulers:DatabaseScheduler"
 CELERY_BEAT_SCHEDULE_FILENAME = str(DATA_DIR / "celery" / "beat-schedule")
 CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
+# Task modules that autodiscovery (which looks for tasks.py only) would not find.
+CELERY_IMPORTS = ["cases.reminder_tasks"]
 
 # ---------------------------------------------------------------------------------------------
 # API
@@ -375,3 +377,11 @@ LOGGING = {
 DEMO_PASSWORD = env_str("DEMO_PASSWORD", "recovery-demo")
 AGENCY_NAME = env_str("AGENCY_NAME", "State Medicaid Agency — Third Party Liability Unit")
 DORMANT_ACCOUNT_DAYS = env_int("DORMANT_ACCOUNT_DAYS", 90)
+# Absolute links in e-mails.
+SITE_URL = env_str("SITE_URL", "http://127.0.0.1:8000").rstrip("/")
+# Days before a deadline at which its owner is reminded (overdue deadlines always escalate).
+REMINDER_THRESHOLDS = tuple(int(day) for day in env_list("REMINDER_THRESHOLDS", "14,7,1"))
+# The user the monthly questionnaire letters to screening leads are sent in the name of.
+LEAD_LETTERS_REQUESTED_BY = env_str("LEAD_LETTERS_REQUESTED_BY")
+# Business hours a settlement approval may wait before it escalates to the next level.
+SETTLEMENT_APPROVAL_HOURS = env_int("SETTLEMENT_APPROVAL_HOURS", 16)
