@@ -13,6 +13,7 @@ from simple_history.models import HistoricalRecords
 
 from recovery.crypto import EncryptedTextField, keyed_hash
 from recovery.money import MoneyField
+from settlements.models import FORMULA_CHOICES
 
 US_STATES = [
     ("AL", "Alabama"), ("AK", "Alaska"), ("AZ", "Arizona"), ("AR", "Arkansas"),
@@ -177,6 +178,25 @@ class Jurisdiction(models.Model):
     response_days = models.PositiveSmallIntegerField(
         default=30, help_text="Days a notice of lien gives for a response."
     )
+    default_formula = models.CharField(
+        max_length=20,
+        choices=FORMULA_CHOICES,
+        default="procurement_cost",
+        help_text="The recovery formula this state applies unless a case calls for another.",
+    )
+    fixed_percentage = models.DecimalField(
+        max_digits=5,
+        decimal_places=4,
+        null=True,
+        blank=True,
+        validators=[MinValueValidator(Decimal("0")), MaxValueValidator(Decimal("1"))],
+        help_text="Optional: a fixed share of small settlements (e.g. 0.2500).",
+    )
+    fixed_threshold = MoneyField(
+        null=True,
+        blank=True,
+        help_text="Settlements at or below this amount may use the fixed share.",
+    )
     is_active = models.BooleanField(default=True)
     history = HistoricalRecords()
 
@@ -185,6 +205,47 @@ class Jurisdiction(models.Model):
 
     def __str__(self) -> str:
         return f"{self.name} ({self.code})"
+
+    def fmap_for(self, day: date) -> Decimal | None:
+        """The matching rate for the federal fiscal year (October–September) containing `day`."""
+        fiscal_year = day.year + 1 if day.month >= 10 else day.year
+        row = self.fmap_rates.filter(fiscal_year=fiscal_year).first()
+        return row.rate if row else None
+
+
+class FmapRate(models.Model):
+    """Federal medical assistance percentage by state and federal fiscal year (admin-edited)."""
+
+    jurisdiction = models.ForeignKey(
+        Jurisdiction, on_delete=models.CASCADE, related_name="fmap_rates"
+    )
+    fiscal_year = models.PositiveSmallIntegerField(
+        validators=[MinValueValidator(1966), MaxValueValidator(2100)]
+    )
+    rate = models.DecimalField(
+        max_digits=5,
+        decimal_places=4,
+        validators=[MinValueValidator(Decimal("0.5")), MaxValueValidator(Decimal("1"))],
+    )
+    expansion_rate = models.DecimalField(
+        max_digits=5,
+        decimal_places=4,
+        default=Decimal("0.9000"),
+        validators=[MinValueValidator(Decimal("0.5")), MaxValueValidator(Decimal("1"))],
+        help_text="Enhanced rate for the expansion adult group.",
+    )
+    history = HistoricalRecords()
+
+    class Meta:
+        ordering = ["jurisdiction", "-fiscal_year"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["jurisdiction", "fiscal_year"], name="one_fmap_per_state_year"
+            )
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.jurisdiction.code} FFY{self.fiscal_year}: {self.rate}"
 
 
 class IncidentKind(models.TextChoices):
@@ -848,7 +909,9 @@ class Holiday(models.Model):
     class Meta:
         ordering = ["day"]
         constraints = [
-            models.UniqueConstraint(fields=["day", "jurisdiction"], name="one_holiday_per_day_and_state"),
+            models.UniqueConstraint(
+                fields=["day", "jurisdiction"], name="one_holiday_per_day_and_state"
+            ),
         ]
 
     def __str__(self) -> str:
@@ -875,7 +938,9 @@ class DeadlineRule(models.Model):
         Jurisdiction, null=True, blank=True, on_delete=models.CASCADE, related_name="deadline_rules"
     )
     program = models.CharField(max_length=60, blank=True)
-    days = models.PositiveSmallIntegerField(validators=[MinValueValidator(1), MaxValueValidator(3650)])
+    days = models.PositiveSmallIntegerField(
+        validators=[MinValueValidator(1), MaxValueValidator(3650)]
+    )
     business_days = models.BooleanField(default=False)
     citation = models.CharField(max_length=200, blank=True)
     history = HistoricalRecords()
@@ -904,7 +969,9 @@ class Reminder(models.Model):
 
     deadline = models.ForeignKey(Deadline, on_delete=models.CASCADE, related_name="reminders")
     threshold = models.SmallIntegerField(help_text="Days before the due date; -1 means overdue.")
-    user = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, on_delete=models.SET_NULL, related_name="+")
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, on_delete=models.SET_NULL, related_name="+"
+    )
     escalated_to = models.ForeignKey(
         settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
     )
@@ -914,7 +981,9 @@ class Reminder(models.Model):
     class Meta:
         ordering = ["-created_at", "-id"]
         constraints = [
-            models.UniqueConstraint(fields=["deadline", "threshold"], name="one_reminder_per_threshold")
+            models.UniqueConstraint(
+                fields=["deadline", "threshold"], name="one_reminder_per_threshold"
+            )
         ]
 
     def __str__(self) -> str:

@@ -13,12 +13,14 @@ api_patterns = [
     path("", include("cases.api_urls")),
     path("", include("liens.api_urls")),
     path("", include("liens.api")),
+    path("", include("settlements.api_urls")),
 ]
 
 urlpatterns = [
     path("admin/", admin.site.urls),
     path("api/", include(api_patterns)),
     path("cases/", include("cases.urls")),
+    path("settlements/", include("settlements.urls")),
     path("", include("liens.urls")),
     path("", include("recovery.core.urls")),
 ]

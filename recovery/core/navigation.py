@@ -26,6 +26,7 @@ NAV: tuple[NavItem, ...] = (
     NavItem("Cases", "cases:list", STAFF),
     NavItem("Claims import", "cases:import", WORKERS),
     NavItem("Leads", "cases:leads", WORKERS),
+    NavItem("Calculator", "settlements:calculator", STAFF),
     NavItem("Approvals", "approvals", frozenset(SUPERVISING_ROLES)),
     NavItem("Team", "team", frozenset(SUPERVISING_ROLES) | {Role.AUDITOR}),
     NavItem("Access log", "access-log", frozenset({Role.AUDITOR, Role.SUPERVISOR, Role.ADMIN})),
