@@ -55,7 +55,7 @@ def can_edit_case(user: User, case: Case) -> bool:
 
 def case_get(*, user: User, id: int, for_update: bool = False) -> Case:
     cases = cases_visible_to(user).select_related(
-        "member", "jurisdiction", "assigned_to", "team", "created_by"
+        "member", "jurisdiction", "assigned_to", "team", "created_by", "balance"
     )
     if for_update:
         cases = cases.select_for_update(of=("self",))
@@ -120,7 +120,9 @@ def case_list(
 ) -> QuerySet[Case]:
     """The case list: visible cases, searched, filtered and sorted, with what each row shows
     fetched in the same query."""
-    cases = cases_visible_to(user).select_related("member", "assigned_to", "jurisdiction")
+    cases = cases_visible_to(user).select_related(
+        "member", "assigned_to", "jurisdiction", "balance"
+    )
     cases = apply_case_search(cases, search)
     if status == "open":
         cases = cases.exclude(status=Case.Status.CLOSED)

@@ -1,6 +1,9 @@
 """API shapes for cases. Input serializers validate; services write; output serializers read."""
 
+from decimal import Decimal
+
 from django.utils import timezone
+from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
 from recovery.core.models import Role, User
@@ -134,6 +137,7 @@ class CaseOutputSerializer(serializers.ModelSerializer):
     jurisdiction = serializers.CharField(source="jurisdiction.code", read_only=True)
     assigned_to = UserRefSerializer(read_only=True)
     status_display = serializers.CharField(source="get_status_display", read_only=True)
+    held_balance = serializers.SerializerMethodField()
 
     class Meta:
         model = Case
@@ -155,10 +159,17 @@ class CaseOutputSerializer(serializers.ModelSerializer):
             "sol_date",
             "outcome",
             "lien_amount",
+            "held_balance",
             "opened_at",
             "closed_at",
         ]
         read_only_fields = fields
+
+    @extend_schema_field(serializers.DecimalField(max_digits=14, decimal_places=2))
+    def get_held_balance(self, case) -> str:
+        """Funds held for the case in the holding account."""
+        balance = getattr(case, "balance", None)
+        return f"{balance.held if balance is not None else Decimal('0.00'):.2f}"
 
 
 class CaseCreateSerializer(serializers.Serializer):
