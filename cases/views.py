@@ -14,7 +14,7 @@ from django.core.paginator import Paginator
 from django.db.models import Count, F, Q, Sum
 from django.http import FileResponse, Http404
 from django.shortcuts import get_object_or_404, redirect, render
-from django.urls import reverse
+from django.urls import NoReverseMatch, reverse
 from django.utils import timezone
 from django.utils.cache import patch_vary_headers
 from django.utils.http import url_has_allowed_host_and_scheme
@@ -64,15 +64,30 @@ writer_required = role_required(*WRITERS)
 
 PAGE_SIZE = 50
 
+# (key, label, URL name): tabs of other apps join the case page here; a tab whose URL does not
+# exist is left out.
 TABS = [
-    ("detail", "Summary"),
-    ("parties", "Parties"),
-    ("claims", "Claims"),
-    ("activity", "Activity"),
-    ("tasks", "Tasks"),
-    ("documents", "Documents"),
-    ("history", "History"),
+    ("detail", "Summary", "cases:detail"),
+    ("parties", "Parties", "cases:parties"),
+    ("claims", "Claims", "cases:claims"),
+    ("lien", "Lien", "liens:case-lien"),
+    ("letters", "Letters", "liens:case-letters"),
+    ("settlement", "Settlement", "settlements:case"),
+    ("activity", "Activity", "cases:activity"),
+    ("tasks", "Tasks", "cases:tasks"),
+    ("documents", "Documents", "cases:documents"),
+    ("history", "History", "cases:history"),
 ]
+
+
+def case_tabs(case_pk: int) -> list[tuple[str, str, str]]:
+    tabs = []
+    for key, label, url_name in TABS:
+        try:
+            tabs.append((key, label, reverse(url_name, args=[case_pk])))
+        except NoReverseMatch:
+            continue
+    return tabs
 
 
 def _log_members(request, member_ids, *, case_id=None, action=PhiAccess.Action.VIEW, detail=""):
@@ -350,7 +365,7 @@ def _header_context(request, case: Case) -> dict:
     return {
         "case": case,
         "member": case.member,
-        "tabs": TABS,
+        "tabs": case_tabs(case.pk),
         "can_edit": can_edit,
         "can_write": user.role in WRITERS,
         "can_take": _can_take(user, case),
