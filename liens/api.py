@@ -97,11 +97,11 @@ class FilingLineSerializer(serializers.ModelSerializer):
         ]
 
 
-class CreateInput(serializers.Serializer):
+class LienCreateInput(serializers.Serializer):
     case = serializers.IntegerField()
 
 
-class FileInput(serializers.Serializer):
+class LienFileInput(serializers.Serializer):
     filed_with = serializers.PrimaryKeyRelatedField(queryset=Party.objects.filter(is_active=True))
     filed_on = serializers.DateField()
     method = serializers.ChoiceField(choices=Lien.Method.choices)
@@ -117,27 +117,27 @@ class FileInput(serializers.Serializer):
     expires_on = serializers.DateField(required=False, allow_null=True, default=None)
 
 
-class DateInput(serializers.Serializer):
+class LienDateInput(serializers.Serializer):
     on = serializers.DateField()
 
 
-class AmendInput(serializers.Serializer):
+class LienAmendInput(serializers.Serializer):
     new_amount = serializers.DecimalField(
         max_digits=14, decimal_places=2, required=False, min_value=0
     )
     reason = serializers.CharField(max_length=2000)
 
 
-class ReleaseInput(serializers.Serializer):
+class LienReleaseInput(serializers.Serializer):
     amount = serializers.DecimalField(max_digits=14, decimal_places=2, required=False, min_value=0)
     reason = serializers.CharField(max_length=2000)
 
 
-class ReasonInput(serializers.Serializer):
+class LienReasonInput(serializers.Serializer):
     reason = serializers.CharField(max_length=2000)
 
 
-class NoteInput(serializers.Serializer):
+class LienNoteInput(serializers.Serializer):
     note = serializers.CharField(max_length=2000, required=False, allow_blank=True, default="")
 
 
@@ -169,9 +169,9 @@ class LienViewSet(mixins.ListModelMixin, viewsets.GenericViewSet):
             data["amount_as_of"] = None if amount is None else f"{amount:.2f}"
         return Response(data)
 
-    @extend_schema(request=CreateInput, responses={201: LienSerializer})
+    @extend_schema(request=LienCreateInput, responses={201: LienSerializer})
     def create(self, request):
-        data = CreateInput(data=request.data)
+        data = LienCreateInput(data=request.data)
         data.is_valid(raise_exception=True)
         case = get_object_or_404(cases_visible_to(request.user), pk=data.validated_data["case"])
         lien = services.create_lien(case=case, created_by=request.user)
@@ -183,58 +183,58 @@ class LienViewSet(mixins.ListModelMixin, viewsets.GenericViewSet):
     def _answer(self, lien: Lien) -> Response:
         return Response(LienSerializer(self._lien(lien.pk)).data)
 
-    @extend_schema(request=FileInput, responses=LienSerializer)
+    @extend_schema(request=LienFileInput, responses=LienSerializer)
     @action(detail=True, methods=["post"], url_path="file")
     def file(self, request, pk=None):
-        data = FileInput(data=request.data)
+        data = LienFileInput(data=request.data)
         data.is_valid(raise_exception=True)
         lien = services.file_lien(lien=self._lien(pk), filed_by=request.user, **data.validated_data)
         return self._answer(lien)
 
-    @extend_schema(request=DateInput, responses=LienSerializer)
+    @extend_schema(request=LienDateInput, responses=LienSerializer)
     @action(detail=True, methods=["post"])
     def receipt(self, request, pk=None):
-        data = DateInput(data=request.data)
+        data = LienDateInput(data=request.data)
         data.is_valid(raise_exception=True)
         lien = services.record_receipt(
             lien=self._lien(pk), signed_on=data.validated_data["on"], recorded_by=request.user
         )
         return self._answer(lien)
 
-    @extend_schema(request=AmendInput, responses={201: LienChangeSerializer})
+    @extend_schema(request=LienAmendInput, responses={201: LienChangeSerializer})
     @action(detail=True, methods=["post"])
     def amend(self, request, pk=None):
-        data = AmendInput(data=request.data)
+        data = LienAmendInput(data=request.data)
         data.is_valid(raise_exception=True)
         change = services.request_amendment(
             lien=self._lien(pk), requested_by=request.user, **data.validated_data
         )
         return Response(LienChangeSerializer(change).data, status=status.HTTP_201_CREATED)
 
-    @extend_schema(request=ReleaseInput, responses={201: LienChangeSerializer})
+    @extend_schema(request=LienReleaseInput, responses={201: LienChangeSerializer})
     @action(detail=True, methods=["post"])
     def release(self, request, pk=None):
-        data = ReleaseInput(data=request.data)
+        data = LienReleaseInput(data=request.data)
         data.is_valid(raise_exception=True)
         change = services.request_release(
             lien=self._lien(pk), requested_by=request.user, **data.validated_data
         )
         return Response(LienChangeSerializer(change).data, status=status.HTTP_201_CREATED)
 
-    @extend_schema(request=ReasonInput, responses={201: LienChangeSerializer})
+    @extend_schema(request=LienReasonInput, responses={201: LienChangeSerializer})
     @action(detail=True, methods=["post"])
     def withdraw(self, request, pk=None):
-        data = ReasonInput(data=request.data)
+        data = LienReasonInput(data=request.data)
         data.is_valid(raise_exception=True)
         change = services.request_withdrawal(
             lien=self._lien(pk), requested_by=request.user, **data.validated_data
         )
         return Response(LienChangeSerializer(change).data, status=status.HTTP_201_CREATED)
 
-    @extend_schema(request=DateInput, responses=LienSerializer)
+    @extend_schema(request=LienDateInput, responses=LienSerializer)
     @action(detail=True, methods=["post"], url_path="release-sent")
     def release_sent(self, request, pk=None):
-        data = DateInput(data=request.data)
+        data = LienDateInput(data=request.data)
         data.is_valid(raise_exception=True)
         lien = services.record_release_sent(
             lien=self._lien(pk), sent_on=data.validated_data["on"], recorded_by=request.user
@@ -265,20 +265,20 @@ class LienChangeViewSet(mixins.ListModelMixin, viewsets.GenericViewSet):
     def _change(self, pk) -> LienChange:
         return get_object_or_404(self.get_queryset(), pk=pk)
 
-    @extend_schema(request=NoteInput, responses=LienChangeSerializer)
+    @extend_schema(request=LienNoteInput, responses=LienChangeSerializer)
     @action(detail=True, methods=["post"])
     def approve(self, request, pk=None):
-        data = NoteInput(data=request.data)
+        data = LienNoteInput(data=request.data)
         data.is_valid(raise_exception=True)
         change = services.approve_change(
             change=self._change(pk), approved_by=request.user, **data.validated_data
         )
         return Response(LienChangeSerializer(self._change(change.pk)).data)
 
-    @extend_schema(request=NoteInput, responses=LienChangeSerializer)
+    @extend_schema(request=LienNoteInput, responses=LienChangeSerializer)
     @action(detail=True, methods=["post"])
     def reject(self, request, pk=None):
-        data = NoteInput(data=request.data)
+        data = LienNoteInput(data=request.data)
         data.is_valid(raise_exception=True)
         change = services.reject_change(
             change=self._change(pk), rejected_by=request.user, **data.validated_data

@@ -354,7 +354,27 @@ SPECTACULAR_SETTINGS = {
     "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
     "REDOC_DIST": "SIDECAR",
     "COMPONENT_SPLIT_REQUEST": True,
-    "ENUM_NAME_OVERRIDES": {"StateEnum": "cases.models.US_STATES"},
+    # One clear name per choice set in the schema (several models have a "status" or "kind").
+    "ENUM_NAME_OVERRIDES": {
+        "StateEnum": "cases.models.US_STATES",
+        "FormulaEnum": "settlements.models.FORMULA_CHOICES",
+        "CaseStatusEnum": "cases.models.Case.Status",
+        "PartyKindEnum": "cases.models.Party.Kind",
+        "ActivityKindEnum": "cases.models.Activity.Kind",
+        "DeadlineKindEnum": "cases.models.Deadline.Kind",
+        "DocumentKindEnum": "cases.models.Document.Kind",
+        "DocumentStatusEnum": "cases.models.Document.Status",
+        "LienStatusEnum": "liens.models.Lien.Status",
+        "LienChangeKindEnum": "liens.models.LienChange.Kind",
+        "LienChangeStatusEnum": "liens.models.LienChange.Status",
+        "SettlementStatusEnum": "settlements.models.Settlement.Status",
+        "NegotiationKindEnum": "settlements.models.NegotiationEntry.Kind",
+        "AdjustmentKindEnum": "settlements.models.BalanceAdjustment.Kind",
+        "AdjustmentStatusEnum": "settlements.models.BalanceAdjustment.Status",
+        "InstallmentStatusEnum": "settlements.models.Installment.Status",
+        "DisbursementStatusEnum": "ledger.models.Disbursement.Status",
+        "TransactionKindEnum": "ledger.models.Transaction.Kind",
+    },
 }
 
 # ---------------------------------------------------------------------------------------------

@@ -14,6 +14,7 @@ api_patterns = [
     path("", include("liens.api_urls")),
     path("", include("liens.api")),
     path("", include("settlements.api_urls")),
+    path("", include("ledger.api_urls")),
 ]
 
 urlpatterns = [
@@ -21,6 +22,7 @@ urlpatterns = [
     path("api/", include(api_patterns)),
     path("cases/", include("cases.urls")),
     path("settlements/", include("settlements.urls")),
+    path("ledger/", include("ledger.urls")),
     path("", include("liens.urls")),
     path("", include("recovery.core.urls")),
 ]

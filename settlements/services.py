@@ -20,6 +20,7 @@ from recovery.money import ZERO, to_money
 
 from . import calculator
 from .models import BalanceAdjustment, Installment, NegotiationEntry, PaymentArrangement, Settlement
+from .selectors import authority_check, business_hours_between
 
 FUNDS_DUE_DAYS = 30
 
@@ -220,21 +221,17 @@ def propose_settlement(
         )
     reduction, percent = reduction_of(inputs.program_paid, agreed)
     # What the law gives is not a concession: authority is measured on the discretionary part,
-    # i.e. how far the agreed recovery falls below what the jurisdiction's default formula
-    # gives (choosing a more generous formula than the default counts as discretion too).
-    baseline = results.get(case.jurisdiction.default_formula, result).recovery_amount
-    if formula == "ordered":
-        baseline = agreed
-    discretionary = max(to_money(baseline - agreed), ZERO)
-    discretionary_percent = (
-        (discretionary * 100 / inputs.program_paid).quantize(Decimal("0.0001"))
-        if inputs.program_paid
-        else Decimal("0")
+    # how far the agreed recovery falls below what the jurisdiction's default formula gives (the
+    # same rule the settlement screen shows as the user types).
+    authority = authority_check(
+        user=proposed_by,
+        program_paid=inputs.program_paid,
+        agreed=agreed,
+        formula=formula,
+        default_formula=case.jurisdiction.default_formula,
+        results=results,
     )
-    inside = discretionary == ZERO or (
-        discretionary <= proposed_by.authority_max_reduction_amount
-        and discretionary_percent <= proposed_by.authority_max_reduction_percent
-    )
+    inside = authority.within
     if not inside and not justification.strip():
         raise ValidationError(
             {
@@ -261,10 +258,10 @@ def propose_settlement(
         computed_recovery=result.recovery_amount,
         calculation={
             **_serialize(result),
-            "baseline_formula": case.jurisdiction.default_formula,
-            "baseline_recovery": str(baseline),
-            "discretionary_reduction": str(discretionary),
-            "discretionary_percent_of_lien": str(discretionary_percent),
+            "baseline_formula": authority.baseline_formula,
+            "baseline_recovery": str(authority.baseline),
+            "discretionary_reduction": str(authority.discretionary),
+            "discretionary_percent_of_lien": str(authority.discretionary_percent),
         },
         agreed_recovery=agreed,
         reduction_amount=reduction,
@@ -287,7 +284,7 @@ def propose_settlement(
             user=approver,
             kind="approval",
             title=f"Settlement on {case.number} awaits your approval (${agreed:,} of ${inputs.program_paid:,})",
-            link=f"/cases/{case.pk}/",
+            link="/settlements/approvals/",
             key=f"settlement:{settlement.pk}:requested",
         )
     return settlement
@@ -341,7 +338,29 @@ def _send_acceptance_letters(settlement: Settlement, *, acting: User) -> None:
             kind="reduction_decision",
             recipient=attorney.party,
             requested_by=acting,
+            body=_reduction_decision_text(settlement),
         )
+
+
+def _reduction_decision_text(settlement: Settlement) -> str:
+    """The decision in plain words, from the settlement's own figures and reasons."""
+    paragraphs = [
+        f"We reviewed your request to reduce the program's lien of ${settlement.program_paid:,} "
+        f"on a gross settlement of ${settlement.gross_settlement:,}.",
+        f"Under the {settlement.get_formula_display()}, the program's recovery is "
+        f"${settlement.computed_recovery:,}. The program agrees to accept "
+        f"${settlement.agreed_recovery:,} in full satisfaction of its claim, provided payment is "
+        "received by the date in our final demand.",
+    ]
+    if settlement.agreed_recovery >= settlement.program_paid:
+        paragraphs[1] = (
+            f"The request is denied: the program's recovery remains ${settlement.agreed_recovery:,}, "
+            "payable by the date in our final demand."
+        )
+    reason = settlement.compromise_reason or settlement.decision_note
+    if reason:
+        paragraphs.append(f"Reasons: {reason}")
+    return "\n\n".join(paragraphs)
 
 
 @transaction.atomic
@@ -406,22 +425,6 @@ def supersede_settlement(*, settlement: Settlement, by: User) -> Settlement:
     return settlement
 
 
-def _business_hours_between(start, end) -> float:
-    """Hours of the working day (Mon–Fri, 8:00–17:00 local) between two moments."""
-    start, end = timezone.localtime(start), timezone.localtime(end)
-    hours = 0.0
-    cursor = start
-    while cursor < end:
-        day_start = cursor.replace(hour=8, minute=0, second=0, microsecond=0)
-        day_end = cursor.replace(hour=17, minute=0, second=0, microsecond=0)
-        if cursor.weekday() < 5:
-            lo, hi = max(cursor, day_start), min(end, day_end)
-            if hi > lo:
-                hours += (hi - lo).total_seconds() / 3600
-        cursor = (cursor + timedelta(days=1)).replace(hour=0, minute=0, second=0, microsecond=0)
-    return hours
-
-
 @transaction.atomic
 def escalate_stale_approvals(*, now=None) -> list[int]:
     """Pending settlements unanswered for SETTLEMENT_APPROVAL_HOURS business hours move to the
@@ -434,7 +437,7 @@ def escalate_stale_approvals(*, now=None) -> list[int]:
     )
     for settlement in pending.select_related("approver", "case"):
         since = settlement.escalated_at or settlement.proposed_at
-        if _business_hours_between(since, now) <= limit:
+        if business_hours_between(since, now) <= limit:
             continue
         current = settlement.approver
         next_level = current.supervisor if current else None

@@ -27,7 +27,7 @@ NAV: tuple[NavItem, ...] = (
     NavItem("Claims import", "cases:import", WORKERS),
     NavItem("Leads", "cases:leads", WORKERS),
     NavItem("Calculator", "settlements:calculator", STAFF),
-    NavItem("Approvals", "approvals", frozenset(SUPERVISING_ROLES)),
+    NavItem("Approvals", "settlements:approvals", frozenset(SUPERVISING_ROLES)),
     NavItem("Team", "team", frozenset(SUPERVISING_ROLES) | {Role.AUDITOR}),
     NavItem("Access log", "access-log", frozenset({Role.AUDITOR, Role.SUPERVISOR, Role.ADMIN})),
     NavItem("API", "api-docs", STAFF),
