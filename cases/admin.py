@@ -4,7 +4,18 @@ of casework records. Casework itself happens in the product's screens, not here.
 from django.contrib import admin
 from simple_history.admin import SimpleHistoryAdmin
 
-from .models import Case, ClaimLine, ImportBatch, Jurisdiction, Member, Party, SolRule
+from .models import (
+    Case,
+    ClaimLine,
+    DeadlineRule,
+    FmapRate,
+    Holiday,
+    ImportBatch,
+    Jurisdiction,
+    Member,
+    Party,
+    SolRule,
+)
 
 
 class SolRuleInline(admin.TabularInline):
@@ -12,12 +23,44 @@ class SolRuleInline(admin.TabularInline):
     extra = 0
 
 
+class FmapRateInline(admin.TabularInline):
+    model = FmapRate
+    extra = 0
+
+
 @admin.register(Jurisdiction)
 class JurisdictionAdmin(SimpleHistoryAdmin):
-    list_display = ["code", "name", "default_sol_years", "response_days", "is_active"]
+    list_display = [
+        "code",
+        "name",
+        "default_formula",
+        "default_sol_years",
+        "response_days",
+        "is_active",
+    ]
     list_editable = ["default_sol_years", "response_days", "is_active"]
+    list_filter = ["default_formula", "is_active"]
     search_fields = ["code", "name"]
-    inlines = [SolRuleInline]
+    inlines = [SolRuleInline, FmapRateInline]
+
+
+@admin.register(FmapRate)
+class FmapRateAdmin(SimpleHistoryAdmin):
+    list_display = ["jurisdiction", "fiscal_year", "rate", "expansion_rate"]
+    list_filter = ["fiscal_year"]
+
+
+@admin.register(DeadlineRule)
+class DeadlineRuleAdmin(SimpleHistoryAdmin):
+    list_display = ["event", "jurisdiction", "program", "days", "business_days", "citation"]
+    list_filter = ["event", "business_days"]
+
+
+@admin.register(Holiday)
+class HolidayAdmin(admin.ModelAdmin):
+    list_display = ["day", "name", "jurisdiction"]
+    list_filter = ["jurisdiction"]
+    date_hierarchy = "day"
 
 
 @admin.register(SolRule)

@@ -73,6 +73,7 @@ TABS = [
     ("lien", "Lien", "liens:case-lien"),
     ("letters", "Letters", "liens:case-letters"),
     ("settlement", "Settlement", "settlements:case"),
+    ("money", "Money", "ledger:case"),
     ("activity", "Activity", "cases:activity"),
     ("tasks", "Tasks", "cases:tasks"),
     ("documents", "Documents", "cases:documents"),

@@ -143,10 +143,17 @@ def post_deposit(
         errors["installment"] = "That installment belongs to another case."
     if errors:
         raise ValidationError(errors)
+    _ensure_writer(recorded_by, case)
+    figures = {
+        "case": case,
+        "amount": amount,
+        "received_on": received_on,
+        "instrument": instrument,
+        "reference": reference.strip(),
+    }
     existing = Deposit.objects.filter(idempotency_key=key).first()
     if existing is not None:
-        return _same_deposit(existing, case=case, amount=amount), False
-    _ensure_writer(recorded_by, case)
+        return _same_deposit(existing, **figures), False
     try:
         with transaction.atomic():
             balance = _lock_balance(case.pk)
@@ -194,12 +201,27 @@ def post_deposit(
         existing = Deposit.objects.filter(idempotency_key=key).first()
         if existing is None:
             raise
-        return _same_deposit(existing, case=case, amount=amount), False
+        return _same_deposit(existing, **figures), False
     return deposit, True
 
 
-def _same_deposit(existing: Deposit, *, case: Case, amount: Decimal) -> Deposit:
-    if existing.case_id != case.pk or existing.amount != amount:
+def _same_deposit(
+    existing: Deposit,
+    *,
+    case: Case,
+    amount: Decimal,
+    received_on: date,
+    instrument: str,
+    reference: str,
+) -> Deposit:
+    """A replayed request gets the original back; the same key with other figures is refused."""
+    if (
+        existing.case_id != case.pk
+        or existing.amount != amount
+        or existing.received_on != received_on
+        or existing.instrument != instrument
+        or existing.reference != reference[:60]
+    ):
         raise Conflict(
             "This idempotency key was already used for a different deposit.",
             code="idempotency_mismatch",
@@ -441,6 +463,7 @@ def reverse_transaction(*, original: Transaction, reversed_by: User, reason: str
             field_delta["disbursed"] = F("disbursed") - change
         CaseBalance.objects.filter(case_id=case_id).update(**field_delta)
     Deposit.objects.filter(transaction=original).update(reversed_at=timezone.now())
+    Disbursement.objects.filter(transaction=original).update(reversed_at=timezone.now())
     return txn
 
 

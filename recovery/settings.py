@@ -107,6 +107,7 @@ INSTALLED_APPS = [
     "liens",
     "settlements",
     "ledger",
+    "recovery.portal",
 ]
 
 MIDDLEWARE = [
@@ -387,7 +388,7 @@ LOGGING = {
     "formatters": {"plain": {"format": "%(asctime)s %(levelname)s %(name)s %(message)s"}},
     "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "plain"}},
     "root": {"handlers": ["console"], "level": env_str("LOG_LEVEL", "INFO")},
-    "loggers": {"axes": {"level": "WARNING"}},
+    "loggers": {"axes": {"level": "WARNING"}, "weasyprint": {"level": "WARNING"}},
 }
 
 # ---------------------------------------------------------------------------------------------
@@ -396,6 +397,18 @@ LOGGING = {
 
 DEMO_PASSWORD = env_str("DEMO_PASSWORD", "recovery-demo")
 AGENCY_NAME = env_str("AGENCY_NAME", "State Medicaid Agency — Third Party Liability Unit")
+# Letterhead and payment instructions on generated letters (address lines separated by ";").
+AGENCY_ADDRESS = env_str(
+    "AGENCY_ADDRESS", "Third Party Liability Unit; P.O. Box 0000; Capital City, ST 00000"
+)
+AGENCY_PHONE = env_str("AGENCY_PHONE", "(555) 010-0100")
+AGENCY_FAX = env_str("AGENCY_FAX", "(555) 010-0101")
+AGENCY_EMAIL = env_str("AGENCY_EMAIL", "tpl-recovery@example.org")
+AGENCY_PAYEE = env_str("AGENCY_PAYEE", AGENCY_NAME)
+AGENCY_PAYMENT_ADDRESS = env_str("AGENCY_PAYMENT_ADDRESS", "")
+# Who signs letters; empty means the specialist who asked for the letter.
+LETTER_SIGNATURE_NAME = env_str("LETTER_SIGNATURE_NAME")
+LETTER_SIGNATURE_TITLE = env_str("LETTER_SIGNATURE_TITLE")
 DORMANT_ACCOUNT_DAYS = env_int("DORMANT_ACCOUNT_DAYS", 90)
 # Absolute links in e-mails.
 SITE_URL = env_str("SITE_URL", "http://127.0.0.1:8000").rstrip("/")
