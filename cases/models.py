@@ -496,7 +496,10 @@ class ClaimLine(models.Model):
         EXCLUDE = "exclude", "Excluded"
         NO_HIT = "no_hit", "No trauma signal"
 
-    member = models.ForeignKey(Member, on_delete=models.PROTECT, related_name="claim_lines")
+    # No index of its own: the (member, service_from) index serves every lookup by member.
+    member = models.ForeignKey(
+        Member, on_delete=models.PROTECT, related_name="claim_lines", db_index=False
+    )
     claim_number = models.CharField(max_length=50)
     line_number = models.PositiveIntegerField()
     payer_claim_number = models.CharField(max_length=50, blank=True)
@@ -528,7 +531,7 @@ class ClaimLine(models.Model):
         validators=[MinValueValidator(Decimal("0")), MaxValueValidator(Decimal("1"))],
     )
     screening_decision = models.CharField(
-        max_length=10, choices=Decision.choices, default=Decision.NO_HIT, db_index=True
+        max_length=10, choices=Decision.choices, default=Decision.NO_HIT
     )
     screening_rule = models.CharField(max_length=40, blank=True)
     screening_reason = models.CharField(max_length=300, blank=True)
@@ -546,7 +549,15 @@ class ClaimLine(models.Model):
                 fields=["claim_number", "line_number"], name="claim_line_unique"
             )
         ]
-        indexes = [models.Index(fields=["member", "service_from"])]
+        indexes = [
+            models.Index(fields=["member", "service_from"]),
+            # Screening hits that could open a case: what the lead queue reads.
+            models.Index(
+                fields=["member"],
+                condition=Q(opens_case=True, screening_decision__in=["include", "review"]),
+                name="claimline_opening_hits_idx",
+            ),
+        ]
 
     def __str__(self) -> str:
         return f"{self.claim_number}-{self.line_number}"
