@@ -117,10 +117,6 @@ logger = logging.getLogger(__name__)
 MAX_IMPORT_BYTES = 512 * 1024 * 1024
 CHUNK_ROWS = 5_000  # rows per COPY + merge, and how often progress is reported
 IMPORTER_ROLES = frozenset({Role.SPECIALIST, Role.SUPERVISOR, Role.ADMIN})
-# "Lien filed" until the liens app says more precisely: lines arriving then are late.
-LIEN_FILED_STATUSES = frozenset(
-    {Case.Status.NOTICE, Case.Status.FOLLOW_UP, Case.Status.SETTLEMENT, Case.Status.RECEIVABLE}
-)
 HIT_DECISIONS = (ClaimLine.Decision.INCLUDE, ClaimLine.Decision.REVIEW)
 # Marks, inside the load transaction only, a merged line whose screening inputs came partly from
 # the file and partly from the stored line: it is screened again before the transaction ends.
@@ -1506,12 +1502,20 @@ def _route_to_cases(batch: ImportBatch, file_members: list[int]) -> int:
         case = next((c for c in by_member[line.member_id] if c.incident_date <= line.service_from), None)  # fmt: skip
         if case is not None:
             per_case[case].append(line)
+    from liens.models import Lien
     from recovery.core.services import notify
 
+    # A line is late-arriving when it lands on a case whose lien is already filed (and not yet
+    # released, satisfied or withdrawn): it prompts an amendment.
+    with_filed_lien = set(
+        Lien.objects.filter(
+            case__in=[case.pk for case in per_case], status__in=Lien.ACTIVE
+        ).values_list("case_id", flat=True)
+    )
     late_total = 0
     for case, lines in per_case.items():
         recompute.pop(case.pk, None)  # attach_claim_lines recomputes it
-        late = case.status in LIEN_FILED_STATUSES
+        late = case.pk in with_filed_lien
         added = attach_claim_lines(case=case, lines=lines, late_arriving=late)
         if late and added:
             late_total += added

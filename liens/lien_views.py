@@ -37,7 +37,9 @@ class FileForm(forms.Form):
         super().__init__(*args, **kwargs)
         links = CaseParty.objects.filter(case=case, is_active=True).select_related("party")
         self.fields["filed_with"].queryset = links
-        self.fields["filed_with"].label_from_instance = lambda link: f"{link.party} — {link.get_role_display()}"
+        self.fields["filed_with"].label_from_instance = lambda link: (
+            f"{link.party} — {link.get_role_display()}"
+        )
         self.fields["filed_on"].initial = timezone.localdate()
 
 
@@ -66,7 +68,9 @@ class DateForm(forms.Form):
 
 
 class DecisionForm(forms.Form):
-    note = forms.CharField(required=False, widget=forms.Textarea(attrs={"rows": 2}), max_length=2000)
+    note = forms.CharField(
+        required=False, widget=forms.Textarea(attrs={"rows": 2}), max_length=2000
+    )
 
 
 def _tab_url(case_pk: int) -> str:
@@ -82,7 +86,11 @@ def _render(request, case, *, forms_override: dict | None = None, status: int = 
     )
     past = list(case.liens.exclude(pk=lien.pk if lien else None).order_by("-created_at")[:10])
     can_edit = case_selectors.can_edit_case(request.user, case)
-    pending = next((c for c in lien.changes.all() if c.status == LienChange.Status.REQUESTED), None) if lien else None
+    pending = (
+        next((c for c in lien.changes.all() if c.status == LienChange.Status.REQUESTED), None)
+        if lien
+        else None
+    )
     context = _header_context(request, case)
     context.update(
         {
@@ -101,7 +109,9 @@ def _render(request, case, *, forms_override: dict | None = None, status: int = 
             "date_form": DateForm(initial={"on": timezone.localdate()}),
             "decision_form": DecisionForm(),
             "lines": lien.filing_lines.filter(change__isnull=True)[:500] if lien else [],
-            "amount_changed": lien is not None and lien.is_active and lien.amount != case.lien_amount,
+            "amount_changed": lien is not None
+            and lien.is_active
+            and lien.amount != case.lien_amount,
         }
     )
     context.update(forms_override or {})
@@ -130,7 +140,9 @@ def _run(request, case, action, *, form_name: str | None = None, form=None, succ
         if form is not None:
             for field, problems in error.message_dict.items():
                 form.add_error(field if field in form.fields else None, problems)
-            return _render(request, case, forms_override={form_name: form, "open_form": form_name}, status=400)
+            return _render(
+                request, case, forms_override={form_name: form, "open_form": form_name}, status=400
+            )
         messages.error(request, " ".join(error.messages))
     except (Conflict, PermissionDenied) as error:
         messages.error(request, str(error))
@@ -143,7 +155,12 @@ def _run(request, case, action, *, form_name: str | None = None, form=None, succ
 @require_POST
 def create(request, pk: int):
     case = case_selectors.case_get(user=request.user, id=pk)
-    return _run(request, case, lambda: services.create_lien(case=case, created_by=request.user), success="Draft lien created.")
+    return _run(
+        request,
+        case,
+        lambda: services.create_lien(case=case, created_by=request.user),
+        success="Draft lien created.",
+    )
 
 
 @writer_required
@@ -152,7 +169,9 @@ def file(request, pk: int, lien_id: int):
     case, lien = _lien_for(request, pk, lien_id)
     form = FileForm(request.POST, case=case)
     if not form.is_valid():
-        return _render(request, case, forms_override={"file_form": form, "open_form": "file_form"}, status=400)
+        return _render(
+            request, case, forms_override={"file_form": form, "open_form": "file_form"}, status=400
+        )
     data = dict(form.cleaned_data)
     data["filed_with"] = data["filed_with"].party
     return _run(
@@ -171,11 +190,18 @@ def amend(request, pk: int, lien_id: int):
     case, lien = _lien_for(request, pk, lien_id)
     form = AmendForm(request.POST)
     if not form.is_valid():
-        return _render(request, case, forms_override={"amend_form": form, "open_form": "amend_form"}, status=400)
+        return _render(
+            request,
+            case,
+            forms_override={"amend_form": form, "open_form": "amend_form"},
+            status=400,
+        )
     return _run(
         request,
         case,
-        lambda: services.request_amendment(lien=lien, requested_by=request.user, **form.cleaned_data),
+        lambda: services.request_amendment(
+            lien=lien, requested_by=request.user, **form.cleaned_data
+        ),
         form_name="amend_form",
         form=form,
         success="Amendment requested: it takes effect when a supervisor approves it.",
@@ -188,7 +214,12 @@ def release(request, pk: int, lien_id: int):
     case, lien = _lien_for(request, pk, lien_id)
     form = ReleaseForm(request.POST)
     if not form.is_valid():
-        return _render(request, case, forms_override={"release_form": form, "open_form": "release_form"}, status=400)
+        return _render(
+            request,
+            case,
+            forms_override={"release_form": form, "open_form": "release_form"},
+            status=400,
+        )
     return _run(
         request,
         case,
@@ -205,11 +236,18 @@ def withdraw(request, pk: int, lien_id: int):
     case, lien = _lien_for(request, pk, lien_id)
     form = ReasonForm(request.POST)
     if not form.is_valid():
-        return _render(request, case, forms_override={"withdraw_form": form, "open_form": "withdraw_form"}, status=400)
+        return _render(
+            request,
+            case,
+            forms_override={"withdraw_form": form, "open_form": "withdraw_form"},
+            status=400,
+        )
     return _run(
         request,
         case,
-        lambda: services.request_withdrawal(lien=lien, requested_by=request.user, **form.cleaned_data),
+        lambda: services.request_withdrawal(
+            lien=lien, requested_by=request.user, **form.cleaned_data
+        ),
         form_name="withdraw_form",
         form=form,
         success="Withdrawal requested.",
@@ -226,7 +264,9 @@ def receipt(request, pk: int, lien_id: int):
     return _run(
         request,
         case,
-        lambda: services.record_receipt(lien=lien, signed_on=form.cleaned_data["on"], recorded_by=request.user),
+        lambda: services.record_receipt(
+            lien=lien, signed_on=form.cleaned_data["on"], recorded_by=request.user
+        ),
         success="Signed receipt recorded.",
     )
 
@@ -241,7 +281,9 @@ def release_sent(request, pk: int, lien_id: int):
     return _run(
         request,
         case,
-        lambda: services.record_release_sent(lien=lien, sent_on=form.cleaned_data["on"], recorded_by=request.user),
+        lambda: services.record_release_sent(
+            lien=lien, sent_on=form.cleaned_data["on"], recorded_by=request.user
+        ),
         success="Release sending recorded.",
     )
 

@@ -1,9 +1,9 @@
 from django.contrib.auth import views as auth_views
 from django.urls import include, path
 
-from . import views
+from recovery.portal.urls import urlpatterns as portal_patterns
 
-portal_patterns = [path("", views.portal_home, name="home")]
+from . import views
 
 urlpatterns = [
     path("", views.home, name="home"),

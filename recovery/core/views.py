@@ -87,8 +87,3 @@ def access_log(request):
         "core/access_log.html",
         {"page": page, "summary": summary, "filter_user": username, "filter_subject": subject},
     )
-
-
-@role_required(Role.ATTORNEY)
-def portal_home(request):
-    return render(request, "portal/home.html", {})

@@ -77,7 +77,9 @@ def test_a_specialist_opens_a_case_and_excluding_a_line_updates_the_lien_in_plac
     page.get_by_role("button", name="Open the case").click()
 
     expect(page.get_by_role("heading", level=1)).to_contain_text("TPL-")
-    expect(page.get_by_role("link", name="Claims", exact=True)).to_have_attribute("aria-current", "page")
+    expect(page.get_by_role("link", name="Claims", exact=True)).to_have_attribute(
+        "aria-current", "page"
+    )
     lien = page.locator("#lien-amount")
     expect(lien).to_have_text("$1,560.50")
     expect(page.locator("table.claims tbody tr")).to_have_count(3)

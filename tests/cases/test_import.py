@@ -14,7 +14,7 @@ from django.urls import reverse
 
 from cases import imports
 from cases.imports import create_batch, run_import, start_import
-from cases.models import Case, CaseClaim, ClaimLine, ImportBatch, ImportReject, Lead, Member
+from cases.models import CaseClaim, ClaimLine, ImportBatch, ImportReject, Lead, Member
 from cases.tasks import import_claims
 from recovery.core.audit import acting_as
 from recovery.core.models import Notification, PhiAccess
@@ -467,8 +467,17 @@ def test_new_lines_of_a_member_with_an_open_case_go_onto_the_case(specialist):
 
 def test_lines_paid_after_the_lien_was_filed_arrive_late_and_tell_the_specialist(specialist):
     person = factories.member(program_id="M300000004")
+    # A filed lien needs included lines: one earlier line, then the lien is filed.
+    load(claims_csv(line(member_id="M300000004", claim_number="C0999", paid_amount="10.00")))
     case = factories.open_case(specialist, person, incident_date=date(2025, 3, 1))
-    Case.objects.filter(pk=case.pk).update(status=Case.Status.NOTICE)
+    firm = factories.law_firm()
+    factories.attorney_of_record(case, firm, specialist)
+    from liens import services as lien_services
+
+    lien = lien_services.create_lien(case=case, created_by=specialist)
+    lien_services.file_lien(
+        lien=lien, filed_by=specialist, filed_with=firm, filed_on=date(2025, 6, 1), method="email"
+    )
     content = claims_csv(
         line(member_id="M300000004", paid_amount="250.00"),
         line(member_id="M300000004", line_number="2", diagnosis_codes="I10", paid_amount="40.00"),
@@ -478,7 +487,7 @@ def test_lines_paid_after_the_lien_was_filed_arrive_late_and_tell_the_specialist
     assert batch.late_arriving == 2
     assert CaseClaim.objects.filter(case=case, late_arriving=True).count() == 2
     case.refresh_from_db()
-    assert case.lien_amount == Decimal("250.00")  # the I10 line is on the case, excluded
+    assert case.lien_amount == Decimal("260.00")  # the I10 line is on the case, excluded
     note = Notification.objects.get(kind="late_claims")
     assert note.user == specialist and note.link == f"/cases/{case.pk}/"
     assert note.title == f"2 late-arriving claim lines on {case.number}"

@@ -56,7 +56,9 @@ def test_team_specialists_see_unassigned_team_cases(specialist, supervisor):
     assert list(cases_visible_to(specialist)) == [queued]
 
 
-def test_unassigned_team_less_cases_are_in_every_specialists_queue(specialist, specialist2, admin_user):
+def test_unassigned_team_less_cases_are_in_every_specialists_queue(
+    specialist, specialist2, admin_user
+):
     admin_user.team = None
     admin_user.save()
     queued = factories.open_case(admin_user)

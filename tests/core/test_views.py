@@ -138,5 +138,7 @@ def test_seed_demo_is_idempotent_and_its_users_sign_in(client, settings):
 
 def test_the_openapi_schema_generates_without_warnings(tmp_path):
     # --fail-on-warn turns any naming collision or unresolvable field into an error.
-    call_command("spectacular", "--validate", "--fail-on-warn", "--file", str(tmp_path / "schema.yaml"))
+    call_command(
+        "spectacular", "--validate", "--fail-on-warn", "--file", str(tmp_path / "schema.yaml")
+    )
     assert (tmp_path / "schema.yaml").stat().st_size > 10_000

@@ -360,8 +360,13 @@ def test_the_settlement_jobs_are_scheduled_and_run(db):
 
     from settlements import tasks
 
-    importlib.import_module("settlements.migrations.0002_beat_schedules").create_schedules(apps, None)
+    importlib.import_module("settlements.migrations.0002_beat_schedules").create_schedules(
+        apps, None
+    )
     names = set(PeriodicTask.objects.values_list("task", flat=True))
-    assert {"settlements.tasks.escalate_stale_approvals", "settlements.tasks.mark_missed_installments"} <= names
+    assert {
+        "settlements.tasks.escalate_stale_approvals",
+        "settlements.tasks.mark_missed_installments",
+    } <= names
     assert tasks.escalate_stale_approvals.apply().get() == []
     assert tasks.mark_missed_installments.apply().get() == 0
