@@ -182,3 +182,13 @@ def real_worker(transactional_db, django_db_serialized_rollback, settings):
             process.wait(timeout=15)
         except subprocess.TimeoutExpired:
             process.kill()
+
+
+@pytest.fixture
+def listener():
+    """A loopback TCP listener; `listener.connections` stays 0 if nothing was fetched."""
+    from tests.pdfs import Listener
+
+    server = Listener()
+    yield server
+    server.close()

@@ -1,13 +1,10 @@
-import shutil
-import socket
-import subprocess
-import threading
 from datetime import date
 
 import pytest
 from pypdf import PdfReader
 
 from recovery.core.pdf import StaticOnlyFetcher, render_pdf
+from tests.pdfs import pdf_text
 
 AGENCY = {
     "name": "Test Agency TPL Unit",
@@ -34,16 +31,6 @@ def _context(**overrides):
     return context
 
 
-def pdf_text(content: bytes, tmp_path) -> str:
-    path = tmp_path / "out.pdf"
-    path.write_bytes(content)
-    if shutil.which("pdftotext"):
-        return subprocess.run(
-            ["pdftotext", "-layout", str(path), "-"], capture_output=True, text=True, check=True
-        ).stdout
-    return "\n".join(page.extract_text() for page in PdfReader(path).pages)
-
-
 def test_a_letter_renders_with_letterhead_recipient_and_page_numbers(tmp_path):
     rendered = render_pdf("letters/general.html", _context())
     text = pdf_text(rendered.content, tmp_path)
@@ -65,42 +52,6 @@ def test_a_long_table_repeats_page_numbers_across_pages(tmp_path):
     text = pdf_text(rendered.content, tmp_path)
     assert f"Page {pages} of {pages}" in text
     assert "Service line 120" in text
-
-
-class _Listener:
-    """A TCP listener that records whether anything connected to it."""
-
-    def __init__(self):
-        self.sock = socket.socket()
-        self.sock.bind(("127.0.0.1", 0))
-        self.sock.listen()
-        self.sock.settimeout(0.2)
-        self.port = self.sock.getsockname()[1]
-        self.connections = 0
-        self._stop = False
-        self.thread = threading.Thread(target=self._run, daemon=True)
-        self.thread.start()
-
-    def _run(self):
-        while not self._stop:
-            try:
-                conn, _ = self.sock.accept()
-                self.connections += 1
-                conn.close()
-            except OSError:
-                continue
-
-    def close(self):
-        self._stop = True
-        self.thread.join()
-        self.sock.close()
-
-
-@pytest.fixture
-def listener():
-    server = _Listener()
-    yield server
-    server.close()
 
 
 def test_markup_in_user_data_prints_as_text_and_fetches_nothing(tmp_path, listener):

@@ -1,8 +1,6 @@
 """Shared builders for the letter tests: a case with a firm, an insurer and injury lines, a lien
 in each state, and a PDF read back as text."""
 
-import shutil
-import subprocess
 from datetime import date, timedelta
 from io import BytesIO
 
@@ -13,18 +11,9 @@ from cases import services as case_services
 from cases.models import CaseParty, Party
 from liens import services as lien_services
 from tests import factories
+from tests.pdfs import pdf_text  # noqa: F401  (re-exported for the letter tests)
 
 INJURY = date(2025, 3, 1)
-
-
-def pdf_text(content: bytes, tmp_path) -> str:
-    path = tmp_path / "letter.pdf"
-    path.write_bytes(content)
-    if shutil.which("pdftotext"):
-        return subprocess.run(
-            ["pdftotext", "-layout", str(path), "-"], capture_output=True, text=True, check=True
-        ).stdout
-    return "\n".join(page.extract_text() for page in PdfReader(path).pages)
 
 
 def pdf_pages(content: bytes) -> int:

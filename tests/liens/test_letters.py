@@ -3,8 +3,6 @@ access, batches, and the HTML pages."""
 
 import hashlib
 import json
-import socket
-import threading
 import time
 from datetime import timedelta
 from decimal import Decimal
@@ -178,42 +176,6 @@ def test_a_final_demand_after_an_accepted_settlement_asks_for_the_agreed_amount(
     text = " ".join(document_text(_render(demand), tmp_path).split())
     assert "$10,000.00" in text and "to accept $200.00 in full satisfaction" in text
     assert "Please pay $200.00 by" in text
-
-
-class _Listener:
-    """A TCP listener that counts connections: proof that nothing was fetched."""
-
-    def __init__(self):
-        self.sock = socket.socket()
-        self.sock.bind(("127.0.0.1", 0))
-        self.sock.listen()
-        self.sock.settimeout(0.2)
-        self.port = self.sock.getsockname()[1]
-        self.connections = 0
-        self._stop = False
-        self.thread = threading.Thread(target=self._run, daemon=True)
-        self.thread.start()
-
-    def _run(self):
-        while not self._stop:
-            try:
-                conn, _ = self.sock.accept()
-                self.connections += 1
-                conn.close()
-            except OSError:
-                continue
-
-    def close(self):
-        self._stop = True
-        self.thread.join()
-        self.sock.close()
-
-
-@pytest.fixture
-def listener():
-    server = _Listener()
-    yield server
-    server.close()
 
 
 def test_markup_in_a_party_name_prints_as_text_and_fetches_nothing(specialist, tmp_path, listener):
