@@ -87,6 +87,8 @@ DATA_DIR = Path(env_str("DATA_DIR", str(BASE_DIR / "var")))
 INSTALLED_APPS = [
     "django.contrib.admin",
     "django.contrib.auth",
+    "django_otp",
+    "django_otp.plugins.otp_totp",
     "django.contrib.contenttypes",
     "django.contrib.sessions",
     "django.contrib.messages",
@@ -108,6 +110,7 @@ INSTALLED_APPS = [
     "settlements",
     "ledger",
     "recovery.portal",
+    "recovery.dashboard",
 ]
 
 MIDDLEWARE = [
@@ -118,6 +121,9 @@ MIDDLEWARE = [
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
+    "django_otp.middleware.OTPMiddleware",
+    # Holds a session that owes a second factor on the OTP pages (recovery/core/otp.py).
+    "recovery.core.otp.RequireOTPMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "django_htmx.middleware.HtmxMiddleware",
@@ -192,6 +198,10 @@ AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.CommonPasswordValidator"},
     {"NAME": "django.contrib.auth.password_validation.NumericPasswordValidator"},
 ]
+
+# Comma-separated roles that must pass a TOTP second factor after their password, e.g.
+# "supervisor,admin". Anyone with a confirmed device must pass it too. API tokens are unaffected.
+OTP_REQUIRED_ROLES = env_list("OTP_REQUIRED_ROLES", "")
 
 AXES_FAILURE_LIMIT = env_int("AXES_FAILURE_LIMIT", 5)
 AXES_COOLOFF_TIME = timedelta(minutes=env_int("AXES_COOLOFF_MINUTES", 30))

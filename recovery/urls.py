@@ -23,6 +23,7 @@ urlpatterns = [
     path("cases/", include("cases.urls")),
     path("settlements/", include("settlements.urls")),
     path("ledger/", include("ledger.urls")),
+    path("dashboard/", include("recovery.dashboard.urls")),
     path("", include("liens.urls")),
     path("", include("recovery.core.urls")),
 ]

@@ -37,7 +37,7 @@ class TokenLoginApi(APIView):
 
 
 class UserOutputSerializer(serializers.ModelSerializer):
-    team = serializers.StringRelatedField()
+    team = serializers.CharField(source="team.name", default=None, allow_null=True, read_only=True)
     name = serializers.CharField(source="get_full_name")
 
     class Meta:

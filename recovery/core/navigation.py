@@ -23,6 +23,7 @@ WORKERS = frozenset({Role.SPECIALIST, Role.SUPERVISOR, Role.ADMIN})
 
 NAV: tuple[NavItem, ...] = (
     NavItem("My work", "home", STAFF),
+    NavItem("Dashboard", "dashboard:index", STAFF),
     NavItem("Cases", "cases:list", STAFF),
     NavItem("Claims import", "cases:import", WORKERS),
     NavItem("Leads", "cases:leads", WORKERS),

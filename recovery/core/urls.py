@@ -3,7 +3,7 @@ from django.urls import include, path
 
 from recovery.portal.urls import urlpatterns as portal_patterns
 
-from . import views
+from . import otp_views, views
 
 urlpatterns = [
     path("", views.home, name="home"),
@@ -14,6 +14,8 @@ urlpatterns = [
         name="login",
     ),
     path("logout/", auth_views.LogoutView.as_view(), name="logout"),
+    path("account/otp/setup/", otp_views.otp_setup, name="otp-setup"),
+    path("account/otp/verify/", otp_views.otp_verify, name="otp-verify"),
     path(
         "password/",
         auth_views.PasswordChangeView.as_view(success_url="/"),
