@@ -46,7 +46,7 @@ test: install
 	echo "database: $${DATABASE_URL:-sqlite}  broker: $${CELERY_BROKER_URL:-filesystem}"; \
 	$(VENV)/bin/ruff check .; \
 	$(VENV)/bin/ruff format --check .; \
-	DEBUG=true $(PY) manage.py makemigrations --check --dry-run > /dev/null; \
+	env -u DATABASE_URL DEBUG=true $(PY) manage.py makemigrations --check --dry-run > /dev/null; \
 	$(VENV)/bin/pytest --create-db $(PYTEST_ARGS)
 
 lint: install
