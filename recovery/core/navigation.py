@@ -28,6 +28,7 @@ NAV: tuple[NavItem, ...] = (
     NavItem("Claims import", "cases:import", WORKERS),
     NavItem("Leads", "cases:leads", WORKERS),
     NavItem("Disputes", "portal:disputes", STAFF),
+    NavItem("Referrals", "portal:referrals", STAFF),
     NavItem("Calculator", "settlements:calculator", STAFF),
     NavItem("Letter batches", "liens:batches", WORKERS),
     NavItem("Approvals", "settlements:approvals", frozenset(SUPERVISING_ROLES)),
@@ -38,6 +39,7 @@ NAV: tuple[NavItem, ...] = (
     NavItem("API", "api-docs", STAFF),
     NavItem("Admin", "admin:index", frozenset({Role.ADMIN})),
     NavItem("My cases", "portal:home", frozenset({Role.ATTORNEY})),
+    NavItem("Refer a case", "portal:refer", frozenset({Role.ATTORNEY})),
 )
 
 

@@ -3,7 +3,7 @@ from decimal import Decimal
 from django import forms
 from django.contrib.auth.forms import UserCreationForm
 
-from cases.models import CaseClaim, Document, Party
+from cases.models import US_STATES, CaseClaim, Document, IncidentKind, Party
 from recovery.core.models import User
 
 MONEY = {"max_digits": 12, "decimal_places": 2, "min_value": Decimal("0")}
@@ -95,3 +95,29 @@ class DecideForm(forms.Form):
         if data.get("decision") == "deny" and not (data.get("reason") or "").strip():
             self.add_error("reason", "Say why the dispute is denied.")
         return data
+
+
+class ReferralForm(forms.Form):
+    client_name = forms.CharField(label="Client's name", max_length=120)
+    client_date_of_birth = forms.DateField(
+        label="Client's date of birth", widget=forms.DateInput(attrs={"type": "date"})
+    )
+    program_id = forms.CharField(label="Program id (if known)", max_length=40, required=False)
+    incident_date = forms.DateField(
+        label="Date of injury", widget=forms.DateInput(attrs={"type": "date"})
+    )
+    incident_kind = forms.ChoiceField(label="Kind of incident", choices=IncidentKind.choices)
+    state = forms.ChoiceField(label="State", choices=[("", "---------"), *US_STATES])
+    description = forms.CharField(
+        label="What happened", max_length=4000, widget=forms.Textarea(attrs={"rows": 4})
+    )
+    representation_letter = forms.FileField(label="Letter of representation")
+    authorization = forms.FileField(label="Client authorization (optional)", required=False)
+
+
+class ConvertReferralForm(forms.Form):
+    case_number = forms.CharField(label="Case number", max_length=20)
+
+
+class DeclineReferralForm(forms.Form):
+    note = forms.CharField(label="Why", max_length=500, widget=forms.Textarea({"rows": 2}))

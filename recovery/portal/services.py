@@ -1,14 +1,17 @@
-"""Writes of the attorney portal: invitations, disputes, settlement reports, requests.
+"""Writes of the attorney portal: invitations, disputes, settlement reports, requests and
+referrals of new cases.
 
 Every function takes the acting user by keyword, runs in one transaction and raises
 ValidationError / PermissionDenied instead of returning HTTP answers.
 """
 
 import secrets
+from datetime import date
 from decimal import Decimal
 
 from django.conf import settings
 from django.core.exceptions import PermissionDenied, ValidationError
+from django.core.files.base import ContentFile
 from django.core.mail import send_mail
 from django.db import transaction
 from django.db.models import Q
@@ -16,16 +19,18 @@ from django.urls import reverse
 from django.utils import timezone
 
 from cases import services as case_services
-from cases.models import Activity, Case, CaseClaim, Party
+from cases.models import US_STATES, Activity, Case, CaseClaim, IncidentKind, Member, Party
 from recovery.core.models import Role, User
 from recovery.core.services import notify
+from recovery.crypto import keyed_hash
 from settlements.models import NegotiationEntry
 from settlements.services import log_negotiation
 
-from .models import Dispute, Invitation, hash_token
+from .models import Dispute, Invitation, Referral, hash_token
 
 INVITING_ROLES = frozenset({Role.SPECIALIST, Role.SUPERVISOR, Role.ADMIN})
 DECIDING_ROLES = frozenset({Role.SPECIALIST, Role.SUPERVISOR, Role.ADMIN})
+REFERRAL_STAFF_ROLES = frozenset({Role.SPECIALIST, Role.SUPERVISOR, Role.ADMIN, Role.AUDITOR})
 PORTAL_PARTY_KINDS = frozenset({Party.Kind.LAW_FIRM, Party.Kind.ATTORNEY})
 
 
@@ -351,3 +356,169 @@ def decide_dispute(*, dispute: Dispute, decided_by: User, uphold: bool, reason: 
                 link=reverse("portal:case", args=[case.pk]),
             )
     return dispute
+
+
+# ---------------------------------------------------------------------------------------------
+# Referrals of new cases
+# ---------------------------------------------------------------------------------------------
+
+
+def firm_of(user: User) -> Party | None:
+    """The law firm an attorney acts for: their party's firm, else their party itself."""
+    if not user.party_id:
+        return None
+    party = Party.objects.select_related("firm").get(pk=user.party_id)
+    return party.firm or party
+
+
+def _checked_file(upload, field: str) -> tuple[bytes, str, str]:
+    """Content, content type and extension of an upload, checked like case documents."""
+    if upload.size > case_services.MAX_UPLOAD_BYTES:
+        raise ValidationError(
+            {field: f"Files may be at most {case_services.MAX_UPLOAD_BYTES // (1024 * 1024)} MB."}
+        )
+    if upload.size == 0:
+        raise ValidationError({field: "The file is empty."})
+    content = upload.read()
+    sniffed = case_services.sniff_content_type(content[:16])
+    if sniffed is None:
+        raise ValidationError(
+            {field: "Only PDF, PNG, JPEG or TIFF files are accepted (checked by content)."}
+        )
+    return content, *sniffed
+
+
+@transaction.atomic
+def submit_referral(
+    *,
+    submitted_by: User,
+    client_name: str,
+    client_date_of_birth: date,
+    incident_date: date,
+    incident_kind: str,
+    state: str,
+    description: str,
+    representation_letter,
+    program_id: str = "",
+    authorization=None,
+) -> Referral:
+    """An attorney refers a new case; the letter of representation is required."""
+    if submitted_by.role != Role.ATTORNEY:
+        raise PermissionDenied("Only attorneys refer cases through the portal.")
+    errors = {}
+    client_name = (client_name or "").strip()
+    description = (description or "").strip()
+    today = timezone.localdate()
+    if not client_name:
+        errors["client_name"] = "Give the client's name."
+    if client_date_of_birth is None or client_date_of_birth > today:
+        errors["client_date_of_birth"] = "Give a date of birth that is not in the future."
+    if incident_date is None or incident_date > today:
+        errors["incident_date"] = "The date of injury cannot be in the future."
+    elif client_date_of_birth and incident_date < client_date_of_birth:
+        errors["incident_date"] = "The date of injury is before the client's date of birth."
+    if incident_kind not in IncidentKind.values:
+        errors["incident_kind"] = "Pick the kind of incident."
+    if state not in dict(US_STATES):
+        errors["state"] = "Pick the state."
+    if not description:
+        errors["description"] = "Describe what happened."
+    elif len(description) > 4000:
+        errors["description"] = "Keep the description to 4,000 characters."
+    if representation_letter is None:
+        errors["representation_letter"] = "Attach the letter of representation."
+    if errors:
+        raise ValidationError(errors)
+    letter = _checked_file(representation_letter, "representation_letter")
+    auth = _checked_file(authorization, "authorization") if authorization is not None else None
+    referral = Referral(
+        client_name=client_name[:120],
+        client_date_of_birth=client_date_of_birth,
+        program_id=(program_id or "").strip()[:40],
+        incident_date=incident_date,
+        incident_kind=incident_kind,
+        state=state,
+        description=description,
+        representation_letter_type=letter[1],
+        representation_letter_extension=letter[2],
+        submitted_by=submitted_by,
+        firm=firm_of(submitted_by),
+    )
+    referral.representation_letter.save("letter", ContentFile(letter[0]), save=False)
+    if auth is not None:
+        referral.authorization_type, referral.authorization_extension = auth[1], auth[2]
+        referral.authorization.save("authorization", ContentFile(auth[0]), save=False)
+    referral.save()
+    return referral
+
+
+def referral_member(referral: Referral) -> Member | None:
+    """The member whose program id matches the referral's (by keyed hash), if any."""
+    if not referral.program_id:
+        return None
+    return Member.objects.filter(program_id_hash=keyed_hash(referral.program_id)).first()
+
+
+def _notify_firm(referral: Referral, *, title: str, body: str = "") -> None:
+    recipients = {u.pk: u for u in attorneys_for_party(referral.firm_id)}
+    recipients.setdefault(referral.submitted_by_id, referral.submitted_by)
+    for user in recipients.values():
+        if user.is_active and user.role == Role.ATTORNEY:
+            notify(
+                user=user,
+                kind="portal_referral_decided",
+                title=title[:200],
+                body=body,
+                link=reverse("portal:referral", args=[referral.pk]),
+            )
+
+
+def _decidable(referral: Referral, decided_by: User) -> Referral:
+    if decided_by.role not in DECIDING_ROLES:
+        raise PermissionDenied("Your role does not allow deciding referrals.")
+    referral = Referral.objects.select_for_update().get(pk=referral.pk)
+    if referral.status != Referral.Status.NEW:
+        raise ValidationError({"status": "This referral was decided already."})
+    return referral
+
+
+@transaction.atomic
+def convert_referral(*, referral: Referral, decided_by: User, case_number: str) -> Referral:
+    """Mark the referral converted into the (already opened) case with that number."""
+    from cases.selectors import cases_visible_to
+
+    referral = _decidable(referral, decided_by)
+    case = cases_visible_to(decided_by).filter(number=(case_number or "").strip()).first()
+    if case is None:
+        raise ValidationError({"case_number": "No case has that number."})
+    referral.status = Referral.Status.CONVERTED
+    referral.case = case
+    referral.decided_by = decided_by
+    referral.decided_at = timezone.now()
+    referral.save(update_fields=["status", "case", "decided_by", "decided_at"])
+    _notify_firm(
+        referral,
+        title=f"Your referral for {referral.client_name} is now case {case.number}",
+        body="The recovery unit opened a case from your referral.",
+    )
+    return referral
+
+
+@transaction.atomic
+def decline_referral(*, referral: Referral, decided_by: User, note: str) -> Referral:
+    """Decline the referral; the note says why and is sent to the firm."""
+    referral = _decidable(referral, decided_by)
+    note = (note or "").strip()
+    if not note:
+        raise ValidationError({"note": "Say why the referral is declined."})
+    if len(note) > 500:
+        raise ValidationError({"note": "Keep the note to 500 characters."})
+    referral.status = Referral.Status.DECLINED
+    referral.decided_by = decided_by
+    referral.decision_note = note
+    referral.decided_at = timezone.now()
+    referral.save(update_fields=["status", "decided_by", "decision_note", "decided_at"])
+    _notify_firm(
+        referral, title=f"Your referral for {referral.client_name} was declined", body=note
+    )
+    return referral

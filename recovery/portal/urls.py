@@ -13,4 +13,12 @@ urlpatterns = [
     path("cases/<int:id>/upload/", views.upload, name="upload"),
     path("disputes/", views.disputes, name="disputes"),
     path("disputes/<int:id>/decide/", views.dispute_decide, name="dispute-decide"),
+    path("documents/<int:id>/", views.document_download, name="document"),
+    path("refer/", views.referral_create, name="refer"),
+    path("referrals/", views.referrals, name="referrals"),
+    path("referrals/<int:id>/", views.referral_detail, name="referral"),
+    path("referrals/<int:id>/files/<str:which>/", views.referral_file, name="referral-file"),
+    path("referrals/<int:id>/open-case/", views.referral_open_case, name="referral-open-case"),
+    path("referrals/<int:id>/convert/", views.referral_convert, name="referral-convert"),
+    path("referrals/<int:id>/decline/", views.referral_decline, name="referral-decline"),
 ]

@@ -58,7 +58,7 @@ def test_attorney_sees_only_the_portal_navigation(client, attorney):
     client.force_login(attorney)
     response = client.get(reverse("portal:home"))
     assert response.status_code == 200
-    assert [item["label"] for item in response.context["nav_items"]] == ["My cases"]
+    assert [item["label"] for item in response.context["nav_items"]] == ["My cases", "Refer a case"]
 
 
 @pytest.mark.parametrize("url_name", ["team", "access-log"])

@@ -4,7 +4,7 @@ row; each column is a persona (see PERSONAS)."""
 import pytest
 from django.urls import reverse
 
-from tests.portal.test_portal import world  # noqa: F401  (fixture)
+from tests.portal.test_portal import extras, world  # noqa: F401  (fixtures)
 
 PERSONAS = (
     "specialist",  # assigned to the case (team East)
@@ -36,6 +36,42 @@ MATRIX = {
     "portal invite": (
         lambda w: reverse("portal:invite"),
         (200, 200, 200, 403, 403, 403, LOGIN),
+    ),
+    "portal refer": (
+        lambda w: reverse("portal:refer"),
+        (403, 403, 403, 403, 200, 200, LOGIN),
+    ),
+    "portal referral queue": (
+        lambda w: reverse("portal:referrals"),
+        (200, 200, 200, 200, 403, 403, LOGIN),
+    ),
+    "portal referral detail": (
+        lambda w: reverse("portal:referral", args=[w["mine_referral"].pk]),
+        (200, 200, 200, 200, 200, 404, LOGIN),
+    ),
+    "portal referral letter": (
+        lambda w: reverse("portal:referral-file", args=[w["mine_referral"].pk, "letter"]),
+        (200, 200, 200, 200, 200, 404, LOGIN),
+    ),
+    "portal referral open case": (
+        lambda w: reverse("portal:referral-open-case", args=[w["mine_referral"].pk]),
+        (302, 302, 302, 403, 403, 403, LOGIN),
+    ),
+    "portal referral convert (POST only)": (
+        lambda w: reverse("portal:referral-convert", args=[w["mine_referral"].pk]),
+        (405, 405, 405, 403, 403, 403, LOGIN),
+    ),
+    "portal referral decline (POST only)": (
+        lambda w: reverse("portal:referral-decline", args=[w["mine_referral"].pk]),
+        (405, 405, 405, 403, 403, 403, LOGIN),
+    ),
+    "portal own upload download": (
+        lambda w: reverse("portal:document", args=[w["mine_upload"].pk]),
+        (403, 403, 403, 403, 200, 404, LOGIN),
+    ),
+    "portal other firm's upload download": (
+        lambda w: reverse("portal:document", args=[w["theirs_upload"].pk]),
+        (403, 403, 403, 403, 404, 200, LOGIN),
     ),
     "staff case list": (
         lambda w: reverse("cases:list"),
@@ -83,9 +119,9 @@ CASES = [
 
 
 @pytest.mark.parametrize(("endpoint", "persona", "expected"), CASES)
-def test_access_matrix(client, request, world, auditor, endpoint, persona, expected):  # noqa: F811
+def test_access_matrix(client, request, extras, auditor, endpoint, persona, expected):  # noqa: F811
     if persona != "anonymous":
         client.force_login(request.getfixturevalue(persona))
-    url = MATRIX[endpoint][0](world)
+    url = MATRIX[endpoint][0](extras)
     response = client.get(url)
     assert response.status_code == expected, f"{persona} GET {url}"

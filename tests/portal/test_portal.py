@@ -14,12 +14,26 @@ from django.utils import timezone
 from cases.models import Activity, Document
 from recovery.core.models import Notification, PhiAccess, Role, User
 from recovery.portal import services
-from recovery.portal.models import Dispute, Invitation
+from recovery.portal.models import Dispute, Invitation, Referral
 from settlements.models import NegotiationEntry
 from tests import factories
 
 PDF = b"%PDF-1.4\n1 0 obj <<>> endobj\ntrailer <<>>\n%%EOF\n"
 NEW_PASSWORD = "Quiet-river-stones-42"
+
+
+REFERRAL = {
+    "client_name": "Robin Referred",
+    "client_date_of_birth": date(1980, 5, 17),
+    "incident_date": date(2025, 2, 1),
+    "incident_kind": "auto",
+    "state": "NY",
+    "description": "Rear-ended at a light.",
+}
+
+
+def _pdf(name="file.pdf"):
+    return SimpleUploadedFile(name, PDF, content_type="application/pdf")
 
 
 @pytest.fixture
@@ -63,6 +77,23 @@ def world(specialist, specialist2, supervisor, attorney, attorney2):
         cases[f"{key}_letter"] = letter
     cases["firm"], cases["firm2"] = firm, firm2
     return cases
+
+
+@pytest.fixture
+def extras(world, attorney, attorney2):
+    """The world plus an upload by each firm's attorney and a referral by the first firm."""
+    from cases import services as case_services
+
+    world["mine_upload"] = case_services.upload_document(
+        case=world["mine"], uploaded_by=attorney, upload=_pdf("mine.pdf"), title="Mine"
+    )
+    world["theirs_upload"] = case_services.upload_document(
+        case=world["theirs"], uploaded_by=attorney2, upload=_pdf("theirs.pdf"), title="Theirs"
+    )
+    world["mine_referral"] = services.submit_referral(
+        submitted_by=attorney, representation_letter=_pdf("lor.pdf"), **REFERRAL
+    )
+    return world
 
 
 def _login(client, user):
@@ -390,3 +421,187 @@ def test_portal_detail_queries_bounded(client, attorney, world, django_assert_ma
     _login(client, attorney)
     with django_assert_max_num_queries(17):
         assert client.get(reverse("portal:case", args=[case.pk])).status_code == 200
+
+
+# ---------------------------------------------------------------------------------------------
+# Referrals of new cases
+# ---------------------------------------------------------------------------------------------
+
+
+def _referral_post(**overrides):
+    data = {
+        **REFERRAL,
+        "client_date_of_birth": "1980-05-17",
+        "incident_date": "2025-02-01",
+        "program_id": "",
+        "representation_letter": _pdf("lor.pdf"),
+    }
+    data.update(overrides)
+    return {k: v for k, v in data.items() if v is not None}
+
+
+def test_referral_submitted_and_files_stored_under_random_names(client, extras, attorney):
+    _login(client, attorney)
+    response = client.post(
+        reverse("portal:refer"),
+        _referral_post(client_name="Jo Client", authorization=_pdf("Jo Client auth.pdf")),
+    )
+    assert response.status_code == 302
+    referral = Referral.objects.get(client_name="Jo Client")
+    assert response.url == reverse("portal:referral", args=[referral.pk])
+    assert referral.status == Referral.Status.NEW and referral.firm == extras["firm"]
+    assert referral.submitted_by == attorney and referral.history.count() == 1
+    for stored in (referral.representation_letter, referral.authorization):
+        assert "Jo" not in stored.name and "lor" not in stored.name
+    assert referral.representation_letter_type == "application/pdf"
+    page = client.get(reverse("portal:refer"))
+    assert "Jo Client" in page.content.decode()
+
+
+def test_referral_requires_letter(client, extras, attorney):
+    _login(client, attorney)
+    response = client.post(
+        reverse("portal:refer"), _referral_post(client_name="No Letter", representation_letter=None)
+    )
+    assert response.status_code == 400
+    assert not Referral.objects.filter(client_name="No Letter").exists()
+
+
+def test_referral_refuses_disguised_file(client, extras, attorney):
+    _login(client, attorney)
+    disguised = SimpleUploadedFile(
+        "lor.pdf", b"MZ\x90\x00 not a pdf", content_type="application/pdf"
+    )
+    response = client.post(
+        reverse("portal:refer"),
+        _referral_post(client_name="Disguised", representation_letter=disguised),
+    )
+    assert response.status_code == 400
+    assert "checked by content" in response.content.decode()
+    assert not Referral.objects.filter(client_name="Disguised").exists()
+
+
+def test_referral_refuses_future_injury_date(client, extras, attorney):
+    _login(client, attorney)
+    tomorrow = timezone.localdate() + timedelta(days=1)
+    response = client.post(
+        reverse("portal:refer"),
+        _referral_post(client_name="Future", incident_date=tomorrow.isoformat()),
+    )
+    assert response.status_code == 400
+    assert "cannot be in the future" in response.content.decode()
+    assert not Referral.objects.filter(client_name="Future").exists()
+
+
+def test_other_attorney_cannot_see_or_download_referral(client, extras, attorney2):
+    referral = extras["mine_referral"]
+    _login(client, attorney2)
+    assert client.get(reverse("portal:referral", args=[referral.pk])).status_code == 404
+    for which in ("letter", "authorization"):
+        url = reverse("portal:referral-file", args=[referral.pk, which])
+        assert client.get(url).status_code == 404
+    assert "Robin Referred" not in client.get(reverse("portal:refer")).content.decode()
+
+
+def test_referral_letter_download_logged(client, extras, specialist):
+    referral = extras["mine_referral"]
+    _login(client, specialist)
+    response = client.get(reverse("portal:referral-file", args=[referral.pk, "letter"]))
+    assert response.status_code == 200
+    assert response["Content-Disposition"].startswith("attachment")
+    assert b"".join(response.streaming_content) == PDF
+    assert PhiAccess.objects.filter(
+        user=specialist, subject_type="referral", action=PhiAccess.Action.DOWNLOAD
+    ).exists()
+
+
+def test_referral_open_case_links_matching_member(client, extras, specialist, attorney):
+    person = factories.member(program_id="QX-100200")
+    referral = services.submit_referral(
+        submitted_by=attorney,
+        representation_letter=_pdf(),
+        program_id="qx100200",
+        **REFERRAL,
+    )
+    _login(client, specialist)
+    response = client.get(reverse("portal:referral-open-case", args=[referral.pk]))
+    assert response.status_code == 302
+    assert response.url == f"{reverse('cases:new')}?member={person.pk}"
+    unmatched = extras["mine_referral"]
+    response = client.get(reverse("portal:referral-open-case", args=[unmatched.pk]), follow=True)
+    assert "Find or create the member first" in response.content.decode()
+
+
+def test_staff_convert_referral_notifies_firm(client, extras, specialist, attorney):
+    referral = extras["mine_referral"]
+    colleague = User.objects.create_user(
+        username="colleague", role=Role.ATTORNEY, party=extras["firm"], password="x"
+    )
+    _login(client, specialist)
+    queue = client.get(reverse("portal:referrals"))
+    assert "Robin Referred" in queue.content.decode()
+    bad = client.post(
+        reverse("portal:referral-convert", args=[referral.pk]), {"case_number": "NOPE"}
+    )
+    assert bad.status_code == 400
+    response = client.post(
+        reverse("portal:referral-convert", args=[referral.pk]),
+        {"case_number": extras["mine"].number},
+    )
+    assert response.status_code == 302
+    referral.refresh_from_db()
+    assert referral.status == Referral.Status.CONVERTED
+    assert referral.case == extras["mine"] and referral.decided_by == specialist
+    for user in (attorney, colleague):
+        note = Notification.objects.get(user=user, kind="portal_referral_decided")
+        assert extras["mine"].number in note.title
+    again = client.post(
+        reverse("portal:referral-decline", args=[referral.pk]), {"note": "Too late"}
+    )
+    assert again.status_code == 404
+
+
+def test_staff_decline_referral_needs_note_and_notifies(client, extras, supervisor, attorney):
+    referral = extras["mine_referral"]
+    _login(client, supervisor)
+    url = reverse("portal:referral-decline", args=[referral.pk])
+    assert client.post(url, {"note": ""}).status_code == 400
+    assert client.post(url, {"note": "Not a Medicaid member."}).status_code == 302
+    referral.refresh_from_db()
+    assert referral.status == Referral.Status.DECLINED
+    assert referral.decision_note == "Not a Medicaid member."
+    note = Notification.objects.get(user=attorney, kind="portal_referral_decided")
+    assert "declined" in note.title and note.body == "Not a Medicaid member."
+
+
+def test_auditor_reads_referral_queue_without_actions(client, extras, auditor):
+    referral = extras["mine_referral"]
+    _login(client, auditor)
+    page = client.get(reverse("portal:referrals")).content.decode()
+    assert "Robin Referred" in page
+    assert reverse("portal:referral-convert", args=[referral.pk]) not in page
+    url = reverse("portal:referral-decline", args=[referral.pk])
+    assert client.post(url, {"note": "x"}).status_code == 403
+
+
+# ---------------------------------------------------------------------------------------------
+# Attorneys download their own uploads
+# ---------------------------------------------------------------------------------------------
+
+
+def test_attorney_downloads_own_upload(client, extras, attorney):
+    document = extras["mine_upload"]
+    _login(client, attorney)
+    page = client.get(reverse("portal:case", args=[extras["mine"].pk])).content.decode()
+    assert reverse("portal:document", args=[document.pk]) in page
+    response = client.get(reverse("portal:document", args=[document.pk]))
+    assert response.status_code == 200
+    assert response["Content-Disposition"].startswith("attachment")
+    assert b"".join(response.streaming_content) == PDF
+    assert PhiAccess.objects.filter(user=attorney, action=PhiAccess.Action.DOWNLOAD).exists()
+
+
+def test_attorney_cannot_download_other_firms_upload_or_letters(client, extras, attorney):
+    _login(client, attorney)
+    for document in (extras["theirs_upload"], extras["mine_letter"], extras["theirs_letter"]):
+        assert client.get(reverse("portal:document", args=[document.pk])).status_code == 404
