@@ -4,7 +4,6 @@ Every case lookup goes through `cases_visible_to`, so a case the user may not se
 Member PHI read through the API is written to the access log.
 """
 
-from django.db import transaction
 from django.shortcuts import get_object_or_404
 from django_filters import rest_framework as filters
 from drf_spectacular.utils import OpenApiParameter, extend_schema
@@ -280,10 +279,6 @@ class MemberViewSet(
         response = super().retrieve(request, *args, **kwargs)
         _log_members(request, [response.data["id"]])
         return response
-
-    @transaction.atomic
-    def perform_create(self, serializer):
-        serializer.save()
 
 
 class PartyViewSet(

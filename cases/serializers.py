@@ -2,7 +2,6 @@
 
 from decimal import Decimal
 
-from django.utils import timezone
 from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
@@ -71,35 +70,15 @@ class MemberSerializer(serializers.ModelSerializer):
     def get_ssn_last4(self, member) -> str:
         return member.ssn[-4:] if member.ssn else ""
 
-    def validate_program_id(self, value: str) -> str:
-        from recovery.crypto import keyed_hash
-
-        value = value.strip()
-        clash = Member.objects.filter(program_id_hash=keyed_hash(value))
-        if self.instance is not None:
-            clash = clash.exclude(pk=self.instance.pk)
-        if clash.exists():
-            raise serializers.ValidationError("A member with this program id already exists.")
-        return value
-
-    def _apply(self, member: Member, data: dict) -> Member:
-        dob = data.pop("dob", None)
-        for name, value in data.items():
-            setattr(member, name, value)
-        if dob is not None:
-            if dob > timezone.localdate():
-                raise serializers.ValidationError(
-                    {"date_of_birth": "A date of birth cannot be in the future."}
-                )
-            member.date_of_birth = dob.isoformat()
-        member.save()
-        return member
-
     def create(self, validated_data):
-        return self._apply(Member(), validated_data)
+        from .services import save_member
+
+        return save_member(member=None, saved_by=self.context["request"].user, **validated_data)
 
     def update(self, instance, validated_data):
-        return self._apply(instance, validated_data)
+        from .services import save_member
+
+        return save_member(member=instance, saved_by=self.context["request"].user, **validated_data)
 
 
 class PartySerializer(serializers.ModelSerializer):

@@ -11,12 +11,13 @@ from datetime import date, datetime
 
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.core.files.base import ContentFile
-from django.db import transaction
+from django.db import IntegrityError, transaction
 from django.db.models import Sum
 from django.utils import timezone
 
 from recovery.core.exceptions import Conflict
 from recovery.core.models import Role, User
+from recovery.crypto import keyed_hash
 from recovery.money import ZERO, to_money
 
 from . import screening
@@ -53,6 +54,43 @@ def ensure_can_edit(user: User, case: Case) -> None:
 def _require_staff_writer(user: User) -> None:
     if user.role not in (Role.SPECIALIST, Role.SUPERVISOR, Role.ADMIN):
         raise PermissionDenied("Your role does not allow changes.")
+
+
+# ---------------------------------------------------------------------------------------------
+# Members
+# ---------------------------------------------------------------------------------------------
+
+
+@transaction.atomic
+def save_member(
+    *, member: Member | None, saved_by: User, dob: date | None = None, **fields
+) -> Member:
+    """Create a member (member=None) or change one. The program id must be new to the program;
+    the keyed hash finds a clash whatever the formatting."""
+    _require_staff_writer(saved_by)
+    member = member or Member()
+    if "program_id" in fields:
+        fields["program_id"] = fields["program_id"].strip()
+        clash = Member.objects.filter(program_id_hash=keyed_hash(fields["program_id"]))
+        if member.pk:
+            clash = clash.exclude(pk=member.pk)
+        if clash.exists():
+            raise ValidationError({"program_id": "A member with this program id already exists."})
+    if dob is not None:
+        if dob > timezone.localdate():
+            raise ValidationError({"date_of_birth": "A date of birth cannot be in the future."})
+        member.date_of_birth = dob.isoformat()
+    for name, value in fields.items():
+        setattr(member, name, value)
+    try:
+        with transaction.atomic():
+            member.save()
+    except IntegrityError as exc:
+        # Two requests with the same new program id at once: the unique hash decides.
+        raise ValidationError(
+            {"program_id": "A member with this program id already exists."}
+        ) from exc
+    return member
 
 
 # ---------------------------------------------------------------------------------------------

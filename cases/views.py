@@ -788,25 +788,35 @@ def decide_claim(request, pk: int, cc: int):
 @require_POST
 def change_status(request, pk: int):
     case = _editable_case(request, pk)
-    form = StatusForm(request.POST)
+    return _header_form_action(
+        request,
+        case,
+        StatusForm(request.POST),
+        form_key="status_form",
+        open_form="status",
+        call=lambda data: services.change_status(
+            case=case, status=data["status"], changed_by=request.user, outcome=data["outcome"]
+        ),
+        success=lambda changed: f"Status is now {changed.get_status_display()}.",
+    )
+
+
+def _header_form_action(request, case, form, *, form_key: str, open_form: str, call, success):
+    """The case header's forms all work alike: validate, call the service, redirect with a
+    message; service errors go back onto the form (400), a conflict becomes a message."""
     if form.is_valid():
         try:
-            case = services.change_status(
-                case=case,
-                status=form.cleaned_data["status"],
-                changed_by=request.user,
-                outcome=form.cleaned_data["outcome"],
-            )
+            result = call(form.cleaned_data)
         except Conflict as exc:
             messages.error(request, exc.message)
             return redirect(_tab_url(case))
         except ValidationError as exc:
             add_service_errors(form, exc)
         else:
-            messages.success(request, f"Status is now {case.get_status_display()}.")
+            messages.success(request, success(result))
             return redirect(_tab_url(case))
     return _case_page(
-        request, case, "detail", status=400, header={"status_form": form, "open_form": "status"}
+        request, case, "detail", status=400, header={form_key: form, "open_form": open_form}
     )
 
 
@@ -827,22 +837,16 @@ def take(request, pk: int):
 @require_POST
 def assign(request, pk: int):
     case = selectors.case_get(user=request.user, id=pk)
-    form = AssignForm(request.POST)
-    if form.is_valid():
-        try:
-            case = services.assign_case(
-                case=case,
-                assignee=form.cleaned_data["assignee"],
-                assigned_by=request.user,
-                note=form.cleaned_data["note"],
-            )
-        except ValidationError as exc:
-            add_service_errors(form, exc)
-        else:
-            messages.success(request, f"{case.number} assigned to {case.assigned_to}.")
-            return redirect(_tab_url(case))
-    return _case_page(
-        request, case, "detail", status=400, header={"assign_form": form, "open_form": "assign"}
+    return _header_form_action(
+        request,
+        case,
+        AssignForm(request.POST),
+        form_key="assign_form",
+        open_form="assign",
+        call=lambda data: services.assign_case(
+            case=case, assignee=data["assignee"], assigned_by=request.user, note=data["note"]
+        ),
+        success=lambda assigned: f"{assigned.number} assigned to {assigned.assigned_to}.",
     )
 
 
@@ -850,20 +854,14 @@ def assign(request, pk: int):
 @require_POST
 def give_back(request, pk: int):
     case = _editable_case(request, pk)
-    form = ReturnForm(request.POST)
-    if form.is_valid():
-        try:
-            services.return_case(case=case, user=request.user, note=form.cleaned_data["note"])
-        except Conflict as exc:
-            messages.error(request, exc.message)
-            return redirect(_tab_url(case))
-        except ValidationError as exc:
-            add_service_errors(form, exc)
-        else:
-            messages.success(request, f"{case.number} went back to the queue.")
-            return redirect(_tab_url(case))
-    return _case_page(
-        request, case, "detail", status=400, header={"return_form": form, "open_form": "return"}
+    return _header_form_action(
+        request,
+        case,
+        ReturnForm(request.POST),
+        form_key="return_form",
+        open_form="return",
+        call=lambda data: services.return_case(case=case, user=request.user, note=data["note"]),
+        success=lambda returned: f"{returned.number} went back to the queue.",
     )
 
 
@@ -871,19 +869,16 @@ def give_back(request, pk: int):
 @require_POST
 def ask(request, pk: int):
     case = _editable_case(request, pk)
-    form = AskForm(request.POST)
-    if form.is_valid():
-        try:
-            services.ask_supervisor(
-                case=case, asked_by=request.user, question=form.cleaned_data["question"]
-            )
-        except ValidationError as exc:
-            add_service_errors(form, exc)
-        else:
-            messages.success(request, "Your question went to your supervisor.")
-            return redirect(_tab_url(case))
-    return _case_page(
-        request, case, "detail", status=400, header={"ask_form": form, "open_form": "ask"}
+    return _header_form_action(
+        request,
+        case,
+        AskForm(request.POST),
+        form_key="ask_form",
+        open_form="ask",
+        call=lambda data: services.ask_supervisor(
+            case=case, asked_by=request.user, question=data["question"]
+        ),
+        success=lambda _question: "Your question went to your supervisor.",
     )
 
 

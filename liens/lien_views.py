@@ -163,23 +163,54 @@ def create(request, pk: int):
     )
 
 
-@writer_required
-@require_POST
-def file(request, pk: int, lien_id: int):
+def _form_action(
+    request,
+    pk: int,
+    lien_id: int,
+    *,
+    form_class,
+    form_name: str,
+    call,
+    success: str,
+    keep_form=True,
+):
+    """The shape of every lien form post: validate the form, call the service with the lien and
+    the cleaned data, and show the form again with its errors (or a message) when it refuses."""
     case, lien = _lien_for(request, pk, lien_id)
-    form = FileForm(request.POST, case=case)
+    form = (
+        form_class(request.POST, case=case) if form_class is FileForm else form_class(request.POST)
+    )
     if not form.is_valid():
         return _render(
-            request, case, forms_override={"file_form": form, "open_form": "file_form"}, status=400
+            request, case, forms_override={form_name: form, "open_form": form_name}, status=400
         )
-    data = dict(form.cleaned_data)
-    data["filed_with"] = data["filed_with"].party
     return _run(
         request,
         case,
-        lambda: services.file_lien(lien=lien, filed_by=request.user, **data),
+        lambda: call(lien, form.cleaned_data),
+        form_name=form_name if keep_form else None,
+        form=form if keep_form else None,
+        success=success,
+    )
+
+
+def _filed_with_party(data: dict) -> dict:
+    # The form picks a party link on the case; the service files with the party itself.
+    return {**data, "filed_with": data["filed_with"].party}
+
+
+@writer_required
+@require_POST
+def file(request, pk: int, lien_id: int):
+    return _form_action(
+        request,
+        pk,
+        lien_id,
+        form_class=FileForm,
         form_name="file_form",
-        form=form,
+        call=lambda lien, data: services.file_lien(
+            lien=lien, filed_by=request.user, **_filed_with_party(data)
+        ),
         success="Lien filed. Send the notice and itemized statement from the Letters tab.",
     )
 
@@ -187,23 +218,15 @@ def file(request, pk: int, lien_id: int):
 @writer_required
 @require_POST
 def amend(request, pk: int, lien_id: int):
-    case, lien = _lien_for(request, pk, lien_id)
-    form = AmendForm(request.POST)
-    if not form.is_valid():
-        return _render(
-            request,
-            case,
-            forms_override={"amend_form": form, "open_form": "amend_form"},
-            status=400,
-        )
-    return _run(
+    return _form_action(
         request,
-        case,
-        lambda: services.request_amendment(
-            lien=lien, requested_by=request.user, **form.cleaned_data
-        ),
+        pk,
+        lien_id,
+        form_class=AmendForm,
         form_name="amend_form",
-        form=form,
+        call=lambda lien, data: services.request_amendment(
+            lien=lien, requested_by=request.user, **data
+        ),
         success="Amendment requested: it takes effect when a supervisor approves it.",
     )
 
@@ -211,21 +234,15 @@ def amend(request, pk: int, lien_id: int):
 @writer_required
 @require_POST
 def release(request, pk: int, lien_id: int):
-    case, lien = _lien_for(request, pk, lien_id)
-    form = ReleaseForm(request.POST)
-    if not form.is_valid():
-        return _render(
-            request,
-            case,
-            forms_override={"release_form": form, "open_form": "release_form"},
-            status=400,
-        )
-    return _run(
+    return _form_action(
         request,
-        case,
-        lambda: services.request_release(lien=lien, requested_by=request.user, **form.cleaned_data),
+        pk,
+        lien_id,
+        form_class=ReleaseForm,
         form_name="release_form",
-        form=form,
+        call=lambda lien, data: services.request_release(
+            lien=lien, requested_by=request.user, **data
+        ),
         success="Release requested: it takes effect when a supervisor approves it.",
     )
 
@@ -233,23 +250,15 @@ def release(request, pk: int, lien_id: int):
 @writer_required
 @require_POST
 def withdraw(request, pk: int, lien_id: int):
-    case, lien = _lien_for(request, pk, lien_id)
-    form = ReasonForm(request.POST)
-    if not form.is_valid():
-        return _render(
-            request,
-            case,
-            forms_override={"withdraw_form": form, "open_form": "withdraw_form"},
-            status=400,
-        )
-    return _run(
+    return _form_action(
         request,
-        case,
-        lambda: services.request_withdrawal(
-            lien=lien, requested_by=request.user, **form.cleaned_data
-        ),
+        pk,
+        lien_id,
+        form_class=ReasonForm,
         form_name="withdraw_form",
-        form=form,
+        call=lambda lien, data: services.request_withdrawal(
+            lien=lien, requested_by=request.user, **data
+        ),
         success="Withdrawal requested.",
     )
 
@@ -257,34 +266,34 @@ def withdraw(request, pk: int, lien_id: int):
 @writer_required
 @require_POST
 def receipt(request, pk: int, lien_id: int):
-    case, lien = _lien_for(request, pk, lien_id)
-    form = DateForm(request.POST)
-    if not form.is_valid():
-        return _render(request, case, forms_override={"date_form": form}, status=400)
-    return _run(
+    return _form_action(
         request,
-        case,
-        lambda: services.record_receipt(
-            lien=lien, signed_on=form.cleaned_data["on"], recorded_by=request.user
+        pk,
+        lien_id,
+        form_class=DateForm,
+        form_name="date_form",
+        call=lambda lien, data: services.record_receipt(
+            lien=lien, signed_on=data["on"], recorded_by=request.user
         ),
         success="Signed receipt recorded.",
+        keep_form=False,  # the date sits inline; a refusal reads better as a message
     )
 
 
 @writer_required
 @require_POST
 def release_sent(request, pk: int, lien_id: int):
-    case, lien = _lien_for(request, pk, lien_id)
-    form = DateForm(request.POST)
-    if not form.is_valid():
-        return _render(request, case, forms_override={"date_form": form}, status=400)
-    return _run(
+    return _form_action(
         request,
-        case,
-        lambda: services.record_release_sent(
-            lien=lien, sent_on=form.cleaned_data["on"], recorded_by=request.user
+        pk,
+        lien_id,
+        form_class=DateForm,
+        form_name="date_form",
+        call=lambda lien, data: services.record_release_sent(
+            lien=lien, sent_on=data["on"], recorded_by=request.user
         ),
         success="Release sending recorded.",
+        keep_form=False,
     )
 
 

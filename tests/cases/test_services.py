@@ -216,3 +216,25 @@ def test_activity_with_follow_up_creates_a_deadline(specialist):
         services.log_activity(
             case=case, logged_by=specialist, kind="call", subject="x", party=other
         )
+
+
+def test_save_member_refuses_a_known_program_id_and_a_future_birth_date(specialist, auditor):
+    first = services.save_member(
+        member=None, saved_by=specialist, program_id="M123 456 789", first_name="A", last_name="B"
+    )
+    assert first.program_id == "M123 456 789"
+    with pytest.raises(ValidationError) as error:
+        services.save_member(
+            member=None, saved_by=specialist, program_id="m123456789", first_name="C", last_name="D"
+        )
+    assert "program_id" in error.value.message_dict
+    with pytest.raises(ValidationError) as error:
+        services.save_member(member=first, saved_by=specialist, dob=date(2999, 1, 1))
+    assert "date_of_birth" in error.value.message_dict
+    services.save_member(
+        member=first, saved_by=specialist, program_id="M123456789", last_name="Bee"
+    )
+    with pytest.raises(PermissionDenied):
+        services.save_member(
+            member=None, saved_by=auditor, program_id="M9", first_name="E", last_name="F"
+        )

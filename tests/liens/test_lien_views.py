@@ -122,3 +122,60 @@ def test_the_lien_tab_runs_a_fixed_number_of_queries(
         services.approve_change(change=change, approved_by=supervisor)
     with django_assert_max_num_queries(len(few.captured_queries)):
         client.get(reverse("liens:case-lien", args=[case.pk]))
+
+
+def test_receipt_and_release_sent_are_recorded_and_bad_dates_explained(
+    client, case, specialist, supervisor
+):
+    from liens import services
+
+    lien = services.create_lien(case=case, created_by=specialist)
+    services.file_lien(
+        lien=lien,
+        filed_by=specialist,
+        filed_with=case.firm,
+        filed_on=date(2025, 6, 1),
+        method="email",
+    )
+    client.force_login(specialist)
+    early = client.post(
+        reverse("liens:receipt", args=[case.pk, lien.pk]), {"on": "2025-05-01"}, follow=True
+    )
+    assert b"before the lien was filed" in early.content
+    assert (
+        client.post(
+            reverse("liens:receipt", args=[case.pk, lien.pk]), {"on": "not a date"}
+        ).status_code
+        == 400
+    )
+    client.post(reverse("liens:receipt", args=[case.pk, lien.pk]), {"on": "2025-06-05"})
+    lien.refresh_from_db()
+    assert lien.receipt_signed_on == date(2025, 6, 5)
+    sent_early = client.post(
+        reverse("liens:release-sent", args=[case.pk, lien.pk]), {"on": "2025-07-01"}, follow=True
+    )
+    assert b"Only a released or satisfied lien" in sent_early.content
+    change = services.request_release(lien=lien, requested_by=specialist, reason="Paid in full")
+    services.approve_change(change=change, approved_by=supervisor)
+    client.post(reverse("liens:release-sent", args=[case.pk, lien.pk]), {"on": "2025-07-01"})
+    lien.refresh_from_db()
+    assert lien.release_sent_on == date(2025, 7, 1)
+
+
+def test_a_bad_amendment_shows_the_form_again_with_its_error(client, case, specialist):
+    from liens import services
+
+    lien = services.create_lien(case=case, created_by=specialist)
+    services.file_lien(
+        lien=lien,
+        filed_by=specialist,
+        filed_with=case.firm,
+        filed_on=date(2025, 6, 1),
+        method="email",
+    )
+    client.force_login(specialist)
+    response = client.post(
+        reverse("liens:amend", args=[case.pk, lien.pk]), {"new_amount": "900.00", "reason": "same"}
+    )
+    assert response.status_code == 400 and b"already stands at this amount" in response.content
+    assert not LienChange.objects.exists()
