@@ -11,7 +11,7 @@ TEST_DATABASE_URL ?= postgres://postgres@127.0.0.1:5432/recovery
 TEST_BROKER_URL ?= redis://127.0.0.1:6379/0
 TEST_RESULT_BACKEND ?= redis://127.0.0.1:6379/1
 
-.PHONY: run test install lint format migrate seed worker beat web check clean
+.PHONY: run test install lint format migrate seed worker beat web check clean bench
 
 install: $(STAMP)
 
@@ -68,6 +68,15 @@ worker: install
 
 beat: install
 	DEBUG=$${DEBUG:-true} $(VENV)/bin/celery -A recovery beat --loglevel=info
+
+# DESIGN §7 benchmarks against a scale database (recovery_scale20k for SCALE=20000), seeded with
+# seed_scale when empty and reused otherwise; the table goes to var/bench/results.md.
+SCALE ?= 20000
+bench: install
+	@bash .ci/system-deps
+	@command -v wrk >/dev/null 2>&1 || { echo "installing wrk"; apt-get update -qq && \
+	  DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends wrk >/dev/null; }
+	$(PY) bench/run_all.py --scale $(SCALE)
 
 clean:
 	rm -rf $(VENV) var

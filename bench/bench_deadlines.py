@@ -27,6 +27,9 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
+sys.path.insert(0, str(ROOT / "bench"))
+import _common  # noqa: E402
+
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "recovery.settings")
 
 PREFIX = "bench-dl"
@@ -253,6 +256,11 @@ def main() -> None:
     parser.add_argument("--digests", action="store_true", help="also time send_digests")
     parser.add_argument("--seed", type=int, default=7)
     parser.add_argument("--keep", action="store_true", help="keep the bench deadlines afterwards")
+    parser.add_argument(
+        "--scale",
+        action="store_true",
+        help="scan the open deadlines already in a seed_scale database; load none",
+    )
     args = parser.parse_args()
 
     url = os.environ.get("DATABASE_URL", "")
@@ -274,16 +282,17 @@ def main() -> None:
     today = timezone.localdate()
     bands = reminders.thresholds()
 
-    specialists = bench_people(args.teams, args.users)
-    cases = bench_cases(args.cases, specialists)
-    load_deadlines(
-        args.n,
-        cases,
-        today=today,
-        before=args.overdue_days,
-        after=args.ahead_days,
-        seed=args.seed,
-    )
+    if not args.scale:
+        specialists = bench_people(args.teams, args.users)
+        cases = bench_cases(args.cases, specialists)
+        load_deadlines(
+            args.n,
+            cases,
+            today=today,
+            before=args.overdue_days,
+            after=args.ahead_days,
+            seed=args.seed,
+        )
     vacuum("cases_deadline", "cases_case", "core_user", "cases_reminder", "core_notification")
     scanned = open_deadlines_scanned(today, bands[0])
     total_open = open_deadlines_scanned(today, 100_000)
@@ -337,9 +346,25 @@ def main() -> None:
     target = 30.0 * total_open / 1_000_000
     verdict = "meets" if max(first_s, warm_s) <= target else "MISSES"
     print(f"target ≤ {target:.1f} s for {total_open:,} open deadlines: {verdict}")
+    _common.record(
+        "deadlines",
+        [
+            _common.figure(
+                f"daily deadline scan, first day ({total_open:,} open deadlines)",
+                max(first_s, warm_s),
+                "s",
+                target=round(target, 1),
+                raw=raw_s,
+                raw_label="same statements, bare psycopg2",
+                detail=f"first day {first_s:.2f} s, after reset {warm_s:.2f} s, again"
+                f" (nothing new) {second_s:.2f} s; {first['reminders']:,} reminders; target"
+                " 30 s per 1,000,000 open deadlines",
+            )
+        ],
+    )
     with connection.cursor() as cursor:
         reset(cursor, since=since)
-        if not args.keep:  # leave the shared scratch database as we found it
+        if not args.keep and not args.scale:  # leave the scratch database as we found it
             cursor.execute(
                 """DELETE FROM cases_deadline d USING cases_case c
                     WHERE d.case_id = c.id AND c.number LIKE %s""",

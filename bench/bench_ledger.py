@@ -44,6 +44,9 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
+sys.path.insert(0, str(ROOT / "bench"))
+import _common  # noqa: E402
+
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "recovery.settings")
 
 PREFIX = "bench-lg"
@@ -456,7 +459,10 @@ def summarize(label: str, seconds: list[float]) -> float:
     return median
 
 
-def time_postings(cases, clerk, boss, runs: int, rng) -> dict:
+def time_postings(
+    cases, clerk, boss, runs: int, rng, *, actors=None, rich=None, purpose="mco_share"
+) -> dict:
+    """`actors(case_id)` gives (recorder, approver) per case; by default the bench's own."""
     from django.utils import timezone
 
     from ledger import services
@@ -468,6 +474,7 @@ def time_postings(cases, clerk, boss, runs: int, rng) -> dict:
         from cases.models import Case
 
         case = Case.objects.get(pk=case_id)
+        recorder = actors(case_id)[0] if actors else clerk
         return lambda: services.post_deposit(
             case=case,
             amount=Decimal(f"{rng.randrange(100, 500000)}") / 100,
@@ -476,7 +483,7 @@ def time_postings(cases, clerk, boss, runs: int, rng) -> dict:
             instrument="check",
             reference=key[-12:],
             idempotency_key=key,
-            recorded_by=clerk,
+            recorded_by=recorder,
         )
 
     def key() -> str:
@@ -500,35 +507,43 @@ def time_postings(cases, clerk, boss, runs: int, rng) -> dict:
         raw.append(replay(conn, statements))
     deposit_raw = summarize(f"post_deposit, raw psycopg2 ({statement_count} statements)", raw)
 
-    rich = list(
-        CaseBalance.objects.filter(case__number__startswith=CASE_PREFIX, held__gte=1000)
-        .order_by("case_id")
-        .values_list("case_id", flat=True)[: runs * 3]
-    )
+    if rich is None:
+        rich = list(
+            CaseBalance.objects.filter(case__number__startswith=CASE_PREFIX, held__gte=1000)
+            .order_by("case_id")
+            .values_list("case_id", flat=True)[: runs * 3]
+        )
     from cases.models import Case
 
     def request(case_id: int) -> Disbursement:
         return services.request_disbursement(
             case=Case.objects.get(pk=case_id),
             amount=Decimal(f"{rng.randrange(100, 1000)}") / 100,
-            payee="Gulf Health Plan",
-            purpose="mco_share",
-            requested_by=clerk,
+            payee="Gulf Health Plan" if purpose == "mco_share" else "State Medicaid program",
+            purpose=purpose,
+            requested_by=actors(case_id)[0] if actors else clerk,
         )
 
+    def approver(disbursement) -> object:
+        return actors(disbursement.case_id)[1] if actors else boss
+
     for _ in range(10):
-        services.approve_disbursement(disbursement=request(rng.choice(rich)), approved_by=boss)
+        warm = request(rng.choice(rich))
+        services.approve_disbursement(disbursement=warm, approved_by=approver(warm))
     requests = [request(case_id) for case_id in rng.sample(rich, runs * 2)]
     orm = []
     for disbursement in requests[:runs]:
+        who = approver(disbursement)
         started = time.perf_counter()
-        services.approve_disbursement(disbursement=disbursement, approved_by=boss)
+        services.approve_disbursement(disbursement=disbursement, approved_by=who)
         orm.append(time.perf_counter() - started)
     approve_ms = summarize("approve_disbursement, ORM", orm)
     raw = []
     for disbursement in requests[runs:]:
         statements = record(
-            lambda d=disbursement: services.approve_disbursement(disbursement=d, approved_by=boss)
+            lambda d=disbursement: services.approve_disbursement(
+                disbursement=d, approved_by=approver(d)
+            )
         )
         statement_count = len(statements)
         raw.append(replay(conn, statements))
@@ -620,6 +635,12 @@ def main() -> None:
     parser.add_argument("--cleanup", action="store_true", help="truncate the ledger at the end")
     parser.add_argument("--load-only", action="store_true")
     parser.add_argument("--seed", type=int, default=11)
+    parser.add_argument(
+        "--scale",
+        action="store_true",
+        help="time postings on the cases of a seed_scale database and its trial balance;"
+        " load and remove nothing",
+    )
     args = parser.parse_args()
 
     url = os.environ.get("DATABASE_URL", "")
@@ -633,6 +654,8 @@ def main() -> None:
     from django.core.management import call_command
 
     call_command("migrate", verbosity=0)
+    if args.scale:
+        return scale_run(args)
     if args.reload:
         cleanup()
     clerk, boss = bench_people()
@@ -672,6 +695,82 @@ def main() -> None:
     )
     if args.cleanup:
         cleanup()
+
+
+def scale_run(args) -> None:
+    """Postings on seeded cases (program recoveries split over their lines), then the trial
+    balance over every entry of the database."""
+    from cases.models import Case
+    from ledger.models import CaseBalance, Entry
+    from recovery.core.models import User
+
+    rng = random.Random(args.seed)
+    open_cases = (
+        Case.objects.filter(
+            assigned_to__role="specialist",
+            status__in=["settlement", "receivable", "follow_up"],
+            lien_amount__gt=100,
+        )
+        .select_related("assigned_to", "team")
+        .order_by("?")[: args.runs * 3]
+    )
+    people = {case.pk: (case.assigned_to, case.team.supervisor) for case in open_cases}
+    cases = list(people)
+    rich_cases = (
+        Case.objects.filter(
+            assigned_to__role="specialist", status="receivable", balance__held__gte=1000
+        )
+        .select_related("assigned_to", "team")
+        .order_by("?")[: args.runs * 3]
+    )
+    for case in rich_cases:
+        people[case.pk] = (case.assigned_to, case.team.supervisor)
+    rich = [case.pk for case in rich_cases]
+    if len(rich) < args.runs * 2 + 10:
+        sys.exit(f"only {len(rich)} receivable cases hold funds: lower --runs")
+    entries = Entry.objects.count()
+    print(
+        f"{Case.objects.count():,} cases, {entries:,} entries,"
+        f" {CaseBalance.objects.count():,} case balances; load average {os.getloadavg()[0]:.1f}"
+    )
+    admin = User.objects.filter(role="admin").first()
+    postings = time_postings(
+        cases,
+        None,
+        admin,
+        args.runs,
+        rng,
+        actors=people.__getitem__,
+        rich=rich,
+        purpose="program_recovery",
+    )
+    tb_s, tb_raw = time_trial_balance(args.tb_runs)
+    rows = []
+    for label, key in (("post_deposit", "deposit"), ("approve_disbursement", "approve")):
+        ms, raw = postings[key] * 1000, postings[f"{key}_raw"] * 1000
+        rows.append(
+            _common.figure(
+                f"ledger posting: {label} (median)",
+                ms,
+                "ms",
+                target=20,
+                raw=raw,
+                raw_label="same statements, bare psycopg2 (median)",
+                detail=f"{args.runs} calls on seeded cases",
+            )
+        )
+    rows.append(
+        _common.figure(
+            f"trial balance over {entries:,} entries (median)",
+            tb_s,
+            "s",
+            target=1.0,
+            raw=tb_raw,
+            raw_label="same SQL, bare psycopg2 (median)",
+            detail=f"{args.tb_runs} runs",
+        )
+    )
+    _common.record("ledger", rows)
 
 
 if __name__ == "__main__":

@@ -18,6 +18,9 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
+sys.path.insert(0, str(ROOT / "bench"))
+import _common  # noqa: E402
+
 os.environ["DATA_DIR"] = "/tmp/bench-letters"
 os.environ.pop("DATABASE_URL", None)  # never a real database
 os.environ.setdefault("DEBUG", "true")
@@ -154,6 +157,30 @@ def main() -> None:
         f"({BIG_RUNS} runs) = {big / raw:4.0f}x the empty page; target ≤ 5 s"
     )
     print(f"  {big:.2f} ms per statement line")
+    _common.record(
+        "letters",
+        [
+            _common.figure(
+                f"{two_pages}-page letter PDF (median)",
+                two * 1000,
+                "ms",
+                target=500,
+                raw=raw * 1000,
+                raw_label="an empty WeasyPrint page (median)",
+                detail=f"{RUNS} runs; notice of lien ({notice_pages} pages) {small * 1000:.0f} ms",
+            ),
+            _common.figure(
+                f"1,000-line itemized statement ({big_pages} pages, median)",
+                big,
+                "s",
+                target=5.0,
+                raw=raw,
+                raw_label="an empty WeasyPrint page (median)",
+                detail=f"{BIG_RUNS} runs",
+            ),
+        ],
+        scale="own data",
+    )
 
 
 if __name__ == "__main__":

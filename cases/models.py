@@ -59,7 +59,11 @@ class Member(models.Model):
 
     class Meta:
         ordering = ["last_name", "first_name", "id"]
-        indexes = [models.Index(fields=["last_name", "first_name"])]
+        indexes = [
+            models.Index(fields=["last_name", "first_name"]),
+            # On PostgreSQL, name search (istartswith: UPPER(name) LIKE 'X%') also has
+            # UPPER(name) text_pattern_ops indexes: migration 0009, PostgreSQL only.
+        ]
 
     def __str__(self) -> str:
         return self.full_name
@@ -363,6 +367,15 @@ class Case(models.Model):
             models.Index(fields=["assigned_to", "status"]),
             models.Index(fields=["team", "status"]),
             models.Index(fields=["member", "incident_date"]),
+            # The case list's sorts: (column, id) read in either direction gives a page of 50
+            # without sorting the visible cases (selectors.SORTS).
+            models.Index(fields=["opened_at", "id"], name="case_opened_idx"),
+            models.Index(fields=["incident_date", "id"], name="case_incident_idx"),
+            models.Index(fields=["lien_amount", "id"], name="case_lien_idx"),
+            models.Index(fields=["sol_date", "id"], name="case_sol_idx"),
+            models.Index(fields=["status", "id"], name="case_status_idx"),
+            # On PostgreSQL, searching by the last digits of a number reads a prefix of the
+            # reversed number (migration 0009, PostgreSQL only).
         ]
 
     def __str__(self) -> str:

@@ -5,18 +5,21 @@ case is found through `case_get`/`cases_visible_to`, so a case the user may not 
 every page that shows a member's PHI writes one access-log row set.
 """
 
+import secrets
 from dataclasses import dataclass, field
 from datetime import date, datetime
+from math import ceil
 
 from django.contrib import messages
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.core.paginator import Paginator
 from django.db.models import Count, F, Q, Sum
-from django.http import FileResponse, Http404
+from django.http import FileResponse, Http404, QueryDict
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import NoReverseMatch, reverse
 from django.utils import timezone
 from django.utils.cache import patch_vary_headers
+from django.utils.functional import cached_property
 from django.utils.http import url_has_allowed_host_and_scheme
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
@@ -63,6 +66,8 @@ SUPERVISING = (Role.SUPERVISOR, Role.ADMIN)
 writer_required = role_required(*WRITERS)
 
 PAGE_SIZE = 50
+# The case list counts its matches up to this many (CappedPaginator).
+LIST_COUNT_CAP = 1_000
 
 # (key, label, URL name): tabs of other apps join the case page here; a tab whose URL does not
 # exist is left out.
@@ -163,11 +168,113 @@ def _columns(current: str) -> list[dict]:
     return columns
 
 
+# Search terms (a member's name, a program id) never go into a URL, where the browser history,
+# proxies and server logs would keep them: the search form posts the term, the session keeps
+# it under a short random key, and the URL carries only that key.
+SEARCHES_SESSION_KEY = "searches"
+SEARCHES_KEPT = 20
+
+
+def remember_search(request, scope: str, term: str) -> str:
+    """Keep `term` in the session; returns the opaque key for the URL ('' for no term)."""
+    term = (term or "").strip()
+    if not term:
+        return ""
+    searches = dict(request.session.get(SEARCHES_SESSION_KEY, {}))
+    key = next((k for k, entry in searches.items() if entry == [scope, term]), None)
+    if key is None:
+        key = secrets.token_urlsafe(6)
+    searches.pop(key, None)
+    searches[key] = [scope, term]
+    for stale in list(searches)[:-SEARCHES_KEPT]:
+        del searches[stale]
+    request.session[SEARCHES_SESSION_KEY] = searches
+    return key
+
+
+def recall_search(request, scope: str, key: str | None) -> str | None:
+    """The term kept under `key`: '' for no key, None for a key this session does not hold."""
+    if not key:
+        return ""
+    entry = request.session.get(SEARCHES_SESSION_KEY, {}).get(key)
+    return entry[1] if entry and entry[0] == scope else None
+
+
+def _list_query(values: dict, key: str) -> QueryDict:
+    """The list's URL parameters: filters and sort, with the search's key instead of its term."""
+    query = QueryDict(mutable=True)
+    if key:
+        query["s"] = key
+    if values["sort"] != "-opened":
+        query["sort"] = values["sort"]
+    for name in ("status", "specialist", "jurisdiction", "due"):
+        if values[name]:
+            query[name] = values[name]
+    return query
+
+
+class CappedPaginator(Paginator):
+    """Counts at most `cap` + 1 rows. Past the cap the list says "more than N cases" and its
+    pages stop at the cap: an exact COUNT(*) over hundreds of thousands of visible cases would
+    cost more than the page itself (DESIGN §7), and nobody pages that far instead of filtering.
+    """
+
+    def __init__(self, object_list, per_page, *, cap: int = LIST_COUNT_CAP, **kwargs):
+        super().__init__(object_list, per_page, **kwargs)
+        self.cap = cap
+
+    @cached_property
+    def count(self) -> int:
+        return self.object_list.order_by()[: self.cap + 1].count()
+
+    @property
+    def capped(self) -> bool:
+        return self.count > self.cap
+
+    @cached_property
+    def num_pages(self) -> int:
+        hits = max(1, min(self.count, self.cap) - self.orphans)
+        return ceil(hits / self.per_page)
+
+    def page(self, number):
+        """A page read in two steps within one query: the ids of the page through the list's
+        own filters and order (a narrow subquery on cases, served by the sort indexes), then
+        those rows with everything a row shows. Sorting or joining the wide rows of every
+        visible case for a page of 50 would cost far more."""
+        number = self.validate_number(number)
+        bottom = (number - 1) * self.per_page
+        top = bottom + self.per_page
+        if top + self.orphans >= self.count:
+            top = self.count
+        queryset = self.object_list
+        ids = queryset.values("pk")[bottom:top]
+        rows = queryset.model._default_manager.filter(pk__in=ids)
+        rows.query.select_related = queryset.query.select_related
+        rows = rows.order_by(*queryset.query.order_by)
+        return self._get_page(rows, number, self)
+
+
 @staff_required
-@require_GET
+@require_http_methods(["GET", "POST"])
 def case_list(request):
-    form = CaseFilterForm(request.GET)
+    searched = request.method == "POST" or "q" in request.GET
+    form = CaseFilterForm(request.POST if request.method == "POST" else request.GET)
     values = form.values()
+    search_expired = False
+    if searched:
+        key = remember_search(request, "cases", values["q"])
+        target = f"{reverse('cases:list')}?{_list_query(values, key).urlencode()}".rstrip("?")
+        if not _is_partial(request) or request.method == "GET":
+            return redirect(target)
+    else:
+        key = request.GET.get("s", "")
+        term = recall_search(request, "cases", key)
+        search_expired = term is None
+        values["q"] = term or ""
+        key = key if term else ""
+    list_query = _list_query(values, key)
+    if request.GET.get("page") and not searched:
+        list_query["page"] = request.GET["page"]
     cases = selectors.case_list(
         user=request.user,
         search=values["q"],
@@ -178,7 +285,7 @@ def case_list(request):
         sort=values["sort"],
         today=timezone.localdate(),
     )
-    page = Paginator(cases, PAGE_SIZE).get_page(request.GET.get("page"))
+    page = CappedPaginator(cases, PAGE_SIZE, cap=LIST_COUNT_CAP).get_page(request.GET.get("page"))
     rows = list(page.object_list)
     today = timezone.localdate()
     for case in rows:
@@ -193,6 +300,8 @@ def case_list(request):
         "rows": rows,
         "filters": values,
         "columns": _columns(values["sort"]),
+        "list_query": list_query,
+        "search_expired": search_expired,
         "filtered": any(
             values[name] for name in ("q", "status", "specialist", "jurisdiction", "due")
         ),
@@ -211,6 +320,9 @@ def case_list(request):
             }
         )
         response = render(request, "cases/list.html", context)
+    if searched:
+        # htmx puts this URL, which holds the search's key and not its term, in the address bar.
+        response["HX-Push-Url"] = target
     patch_vary_headers(response, ["HX-Request"])
     return response
 
@@ -261,6 +373,11 @@ def intake(request):
             "cases/_sol_field.html",
             {"sol_value": value, "sol_suggested": suggested, "sol_basis": basis, "sol_errors": []},
         )
+    if "q" in request.POST or "q" in request.GET:
+        # The member search posts its term (a name, program id or SSN); the address keeps
+        # only the key under which the session holds it.
+        key = remember_search(request, "members", (request.POST or request.GET).get("q", ""))
+        return redirect(f"{reverse('cases:new')}?s={key}" if key else reverse("cases:new"))
 
     member = None
     member_id = request.POST.get("member") or request.GET.get("member")
@@ -309,7 +426,7 @@ def intake(request):
         status = 200
 
     results = None
-    term = request.GET.get("q", "").strip()
+    term = recall_search(request, "members", request.GET.get("s")) or ""
     if term and member is None:
         results = list(selectors.member_search(term))
         _log_members(request, [m.pk for m in results], action=PhiAccess.Action.SEARCH)

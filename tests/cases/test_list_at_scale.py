@@ -1,0 +1,90 @@
+"""The case list's query shapes for state scale: capped counting, direction-following
+tie-breaks, and search through member and number subqueries with the same answers as before."""
+
+from datetime import date, timedelta
+
+import pytest
+from django.urls import reverse
+
+from cases import selectors, views
+from cases.models import Case
+from tests import factories
+
+pytestmark = pytest.mark.django_db
+
+
+def _cases(user, count: int, **extra) -> list[Case]:
+    return [
+        factories.open_case(user, incident_date=date(2025, 1, 1) + timedelta(days=n), **extra)
+        for n in range(count)
+    ]
+
+
+def test_the_count_stops_at_the_cap_and_pages_stop_with_it(specialist):
+    _cases(specialist, 7)
+    paginator = views.CappedPaginator(selectors.case_list(user=specialist), 2, cap=5)
+    assert paginator.count == 6 and paginator.capped
+    assert paginator.num_pages == 3
+    assert len(paginator.page(3).object_list) == 2
+    exact = views.CappedPaginator(selectors.case_list(user=specialist), 2, cap=50)
+    assert exact.count == 7 and not exact.capped and exact.num_pages == 4
+
+
+def test_the_list_says_more_than_the_cap(client, specialist, monkeypatch):
+    _cases(specialist, 4)
+    monkeypatch.setattr(views, "LIST_COUNT_CAP", 3)
+    client.force_login(specialist)
+    response = client.get(reverse("cases:list"))
+    assert response.status_code == 200
+    assert "More than 3 cases" in response.content.decode()
+    monkeypatch.setattr(views, "LIST_COUNT_CAP", 10)
+    assert "4 cases" in client.get(reverse("cases:list")).content.decode()
+
+
+def test_ties_follow_the_direction_of_the_sort(specialist):
+    cases = _cases(specialist, 4)
+    Case.objects.filter(pk__in=[c.pk for c in cases]).update(lien_amount="10.00")
+    ids = sorted(c.pk for c in cases)
+    up = list(selectors.case_list(user=specialist, sort="lien").values_list("pk", flat=True))
+    down = list(selectors.case_list(user=specialist, sort="-lien").values_list("pk", flat=True))
+    assert up == ids and down == ids[::-1]
+
+
+def test_member_sort_orders_by_last_then_first_name(specialist):
+    names = [("Zoe", "Adams"), ("Amy", "Adams"), ("Bob", "Baker")]
+    for first, last in names:
+        factories.open_case(specialist, factories.member(first=first, last=last))
+    rows = selectors.case_list(user=specialist, sort="member").select_related("member")
+    assert [(c.member.last_name, c.member.first_name) for c in rows] == [
+        ("Adams", "Amy"),
+        ("Adams", "Zoe"),
+        ("Baker", "Bob"),
+    ]
+
+
+def test_search_matches_name_prefixes_program_ids_and_number_suffixes(specialist):
+    garcia = factories.open_case(specialist, factories.member(first="Maria", last="Garcia"))
+    lee = factories.open_case(
+        specialist, factories.member(first="Wei", last="Lee", program_id="M123456789")
+    )
+    other = factories.open_case(specialist, factories.member(first="Ann", last="Moore"))
+
+    def found(term: str) -> set[int]:
+        return set(selectors.case_list(user=specialist, search=term).values_list("pk", flat=True))
+
+    assert found("garc") == {garcia.pk}
+    assert found("MAR") == {garcia.pk}  # first name
+    assert found("maria garcia") == found("Garcia, Maria") == {garcia.pk}
+    assert found("M-123 456 789") == {lee.pk}  # program id, formatted any way
+    assert found("M12345") == set()  # a program id must be typed in full
+    suffix = other.number[-3:].lstrip("0") or other.number[-1]
+    assert other.pk in found(suffix)
+    assert found(other.number.lower()) == {other.pk}
+    assert found("nobody") == set()
+
+
+def test_search_keeps_to_what_the_user_may_see(specialist, specialist2):
+    mine = factories.open_case(specialist, factories.member(last="Quigley"))
+    theirs = factories.open_case(specialist2, factories.member(last="Quigley"))
+    visible = set(selectors.case_list(user=specialist, search="quig").values_list("pk", flat=True))
+    assert mine.pk in visible and theirs.pk not in visible
