@@ -119,21 +119,19 @@ class CaseViewSet(viewsets.GenericViewSet):
     @extend_schema(request=StatusInputSerializer, responses=CaseOutputSerializer)
     @action(detail=True, methods=["post"])
     def status(self, request, pk=None):
+        case = self.get_object()  # a case the caller may not see is a 404 whatever the body
         data = StatusInputSerializer(data=request.data)
         data.is_valid(raise_exception=True)
-        case = services.change_status(
-            case=self.get_object(), changed_by=request.user, **data.validated_data
-        )
+        case = services.change_status(case=case, changed_by=request.user, **data.validated_data)
         return Response(CaseOutputSerializer(case).data)
 
     @extend_schema(request=AssignInputSerializer, responses=CaseOutputSerializer)
     @action(detail=True, methods=["post"])
     def assign(self, request, pk=None):
+        case = self.get_object()
         data = AssignInputSerializer(data=request.data)
         data.is_valid(raise_exception=True)
-        case = services.assign_case(
-            case=self.get_object(), assigned_by=request.user, **data.validated_data
-        )
+        case = services.assign_case(case=case, assigned_by=request.user, **data.validated_data)
         return Response(CaseOutputSerializer(case).data)
 
     @extend_schema(request=None, responses=CaseOutputSerializer)
@@ -145,11 +143,10 @@ class CaseViewSet(viewsets.GenericViewSet):
     @extend_schema(request=NoteInputSerializer, responses=CaseOutputSerializer)
     @action(detail=True, methods=["post"], url_path="return")
     def return_to_queue(self, request, pk=None):
+        case = self.get_object()
         data = NoteInputSerializer(data=request.data)
         data.is_valid(raise_exception=True)
-        case = services.return_case(
-            case=self.get_object(), user=request.user, note=data.validated_data["note"]
-        )
+        case = services.return_case(case=case, user=request.user, note=data.validated_data["note"])
         return Response(CaseOutputSerializer(case).data)
 
     @extend_schema(responses=CaseClaimSerializer(many=True))

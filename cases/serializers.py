@@ -65,7 +65,13 @@ class MemberSerializer(serializers.ModelSerializer):
             "phone",
             "eligibility",
         ]
-        extra_kwargs = {"program_id": {"max_length": 30}}
+        # The encrypted columns have no length of their own: the API bounds what it accepts.
+        extra_kwargs = {
+            "program_id": {"max_length": 30},
+            "address_line1": {"max_length": 120},
+            "address_line2": {"max_length": 120},
+            "phone": {"max_length": 30},
+        }
 
     def get_ssn_last4(self, member) -> str:
         return member.ssn[-4:] if member.ssn else ""

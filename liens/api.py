@@ -186,58 +186,64 @@ class LienViewSet(mixins.ListModelMixin, viewsets.GenericViewSet):
     @extend_schema(request=LienFileInput, responses=LienSerializer)
     @action(detail=True, methods=["post"], url_path="file")
     def file(self, request, pk=None):
+        lien = self._lien(pk)  # another team's lien is a 404 whatever the body
         data = LienFileInput(data=request.data)
         data.is_valid(raise_exception=True)
-        lien = services.file_lien(lien=self._lien(pk), filed_by=request.user, **data.validated_data)
+        lien = services.file_lien(lien=lien, filed_by=request.user, **data.validated_data)
         return self._answer(lien)
 
     @extend_schema(request=LienDateInput, responses=LienSerializer)
     @action(detail=True, methods=["post"])
     def receipt(self, request, pk=None):
+        lien = self._lien(pk)
         data = LienDateInput(data=request.data)
         data.is_valid(raise_exception=True)
         lien = services.record_receipt(
-            lien=self._lien(pk), signed_on=data.validated_data["on"], recorded_by=request.user
+            lien=lien, signed_on=data.validated_data["on"], recorded_by=request.user
         )
         return self._answer(lien)
 
     @extend_schema(request=LienAmendInput, responses={201: LienChangeSerializer})
     @action(detail=True, methods=["post"])
     def amend(self, request, pk=None):
+        lien = self._lien(pk)
         data = LienAmendInput(data=request.data)
         data.is_valid(raise_exception=True)
         change = services.request_amendment(
-            lien=self._lien(pk), requested_by=request.user, **data.validated_data
+            lien=lien, requested_by=request.user, **data.validated_data
         )
         return Response(LienChangeSerializer(change).data, status=status.HTTP_201_CREATED)
 
     @extend_schema(request=LienReleaseInput, responses={201: LienChangeSerializer})
     @action(detail=True, methods=["post"])
     def release(self, request, pk=None):
+        lien = self._lien(pk)
         data = LienReleaseInput(data=request.data)
         data.is_valid(raise_exception=True)
         change = services.request_release(
-            lien=self._lien(pk), requested_by=request.user, **data.validated_data
+            lien=lien, requested_by=request.user, **data.validated_data
         )
         return Response(LienChangeSerializer(change).data, status=status.HTTP_201_CREATED)
 
     @extend_schema(request=LienReasonInput, responses={201: LienChangeSerializer})
     @action(detail=True, methods=["post"])
     def withdraw(self, request, pk=None):
+        lien = self._lien(pk)
         data = LienReasonInput(data=request.data)
         data.is_valid(raise_exception=True)
         change = services.request_withdrawal(
-            lien=self._lien(pk), requested_by=request.user, **data.validated_data
+            lien=lien, requested_by=request.user, **data.validated_data
         )
         return Response(LienChangeSerializer(change).data, status=status.HTTP_201_CREATED)
 
     @extend_schema(request=LienDateInput, responses=LienSerializer)
     @action(detail=True, methods=["post"], url_path="release-sent")
     def release_sent(self, request, pk=None):
+        lien = self._lien(pk)
         data = LienDateInput(data=request.data)
         data.is_valid(raise_exception=True)
         lien = services.record_release_sent(
-            lien=self._lien(pk), sent_on=data.validated_data["on"], recorded_by=request.user
+            lien=lien, sent_on=data.validated_data["on"], recorded_by=request.user
         )
         return self._answer(lien)
 
@@ -268,20 +274,22 @@ class LienChangeViewSet(mixins.ListModelMixin, viewsets.GenericViewSet):
     @extend_schema(request=LienNoteInput, responses=LienChangeSerializer)
     @action(detail=True, methods=["post"])
     def approve(self, request, pk=None):
+        change = self._change(pk)
         data = LienNoteInput(data=request.data)
         data.is_valid(raise_exception=True)
         change = services.approve_change(
-            change=self._change(pk), approved_by=request.user, **data.validated_data
+            change=change, approved_by=request.user, **data.validated_data
         )
         return Response(LienChangeSerializer(self._change(change.pk)).data)
 
     @extend_schema(request=LienNoteInput, responses=LienChangeSerializer)
     @action(detail=True, methods=["post"])
     def reject(self, request, pk=None):
+        change = self._change(pk)
         data = LienNoteInput(data=request.data)
         data.is_valid(raise_exception=True)
         change = services.reject_change(
-            change=self._change(pk), rejected_by=request.user, **data.validated_data
+            change=change, rejected_by=request.user, **data.validated_data
         )
         return Response(LienChangeSerializer(self._change(change.pk)).data)
 

@@ -298,6 +298,26 @@ EMAIL_BACKEND = env_str(
 DEFAULT_FROM_EMAIL = env_str("DEFAULT_FROM_EMAIL", "Recovery Unit <recovery@localhost>")
 
 # ---------------------------------------------------------------------------------------------
+# Cache
+# ---------------------------------------------------------------------------------------------
+
+# Dashboard figures are cached and invalidated when money moves; with several web processes the
+# cache must be shared (Redis), or one process keeps showing figures another has invalidated.
+CACHE_URL = env_str("CACHE_URL")
+if CACHE_URL.startswith(("redis://", "rediss://")):
+    CACHES = {
+        "default": {
+            "BACKEND": "django.core.cache.backends.redis.RedisCache",
+            "LOCATION": CACHE_URL,
+            "KEY_PREFIX": "recovery",
+        }
+    }
+elif CACHE_URL:
+    raise ImproperlyConfigured("CACHE_URL must be a redis:// or rediss:// URL (or unset).")
+else:
+    CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}}
+
+# ---------------------------------------------------------------------------------------------
 # Celery
 # ---------------------------------------------------------------------------------------------
 
@@ -309,13 +329,20 @@ CELERY_RESULT_BACKEND = env_str("CELERY_RESULT_BACKEND") or (
 )
 if CELERY_BROKER_URL.startswith("filesystem"):
     _queue_dir = DATA_DIR / "celery" / "queue"
-    for _folder in (_queue_dir, DATA_DIR / "celery" / "processed", DATA_DIR / "celery" / "results"):
+    for _folder in (
+        _queue_dir,
+        DATA_DIR / "celery" / "processed",
+        DATA_DIR / "celery" / "results",
+        DATA_DIR / "celery" / "control",
+    ):
         _folder.mkdir(parents=True, exist_ok=True)
     # The filesystem transport needs one folder for in and out, or messages are never seen.
     CELERY_BROKER_TRANSPORT_OPTIONS = {
         "data_folder_in": str(_queue_dir),
         "data_folder_out": str(_queue_dir),
         "processed_folder": str(DATA_DIR / "celery" / "processed"),
+        # Broadcast (worker control) tables; kombu's default is ./control in the working folder.
+        "control_folder": str(DATA_DIR / "celery" / "control"),
         "store_processed": False,
         "polling_interval": 0.1,
     }
@@ -365,6 +392,11 @@ SPECTACULAR_SETTINGS = {
     "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
     "REDOC_DIST": "SIDECAR",
     "COMPONENT_SPLIT_REQUEST": True,
+    # Error responses (400/401/403/404/409/429) and their bodies, beside the success ones.
+    "POSTPROCESSING_HOOKS": [
+        "drf_spectacular.hooks.postprocess_schema_enums",
+        "recovery.core.rest.error_responses_hook",
+    ],
     # One clear name per choice set in the schema (several models have a "status" or "kind").
     "ENUM_NAME_OVERRIDES": {
         "StateEnum": "cases.models.US_STATES",

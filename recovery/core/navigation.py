@@ -24,6 +24,7 @@ WORKERS = frozenset({Role.SPECIALIST, Role.SUPERVISOR, Role.ADMIN})
 NAV: tuple[NavItem, ...] = (
     NavItem("My work", "home", STAFF),
     NavItem("Dashboard", "dashboard:index", STAFF),
+    NavItem("Reports", "dashboard:reports", STAFF),
     NavItem("Cases", "cases:list", STAFF),
     NavItem("Claims import", "cases:import", WORKERS),
     NavItem("Leads", "cases:leads", WORKERS),
@@ -52,6 +53,15 @@ def nav_for(user, current_path: str) -> list[dict]:
             url = reverse(item.url_name)
         except NoReverseMatch:
             continue
-        active = current_path == url or (url != "/" and current_path.startswith(url))
-        items.append({"label": item.label, "url": url, "active": active})
+        items.append({"label": item.label, "url": url, "active": False})
+    # One entry is current: the exact page, else the longest menu URL the path lies under (so
+    # /dashboard/reports/ marks Reports, not Dashboard as well).
+    matches = [
+        entry
+        for entry in items
+        if current_path == entry["url"]
+        or (entry["url"] != "/" and current_path.startswith(entry["url"]))
+    ]
+    if matches:
+        max(matches, key=lambda entry: len(entry["url"]))["active"] = True
     return items

@@ -1,5 +1,5 @@
 """The attorney portal: invitations, attorney pages and actions, the dispute queue, and who
-reaches which page (the access matrix at the bottom)."""
+reaches which page (every endpoint × persona: tests/core/test_access_matrix.py)."""
 
 from datetime import date, timedelta
 from decimal import Decimal
