@@ -1,12 +1,16 @@
 """The dashboard's numbers: every figure is an aggregate computed in the database over the cases
 the user may see (`cases_visible_to`), a fixed number of queries whatever the data size, and the
-result is cached for five minutes per visibility slice."""
+result is cached for five minutes per visibility slice. Money posted to the ledger (a deposit, a
+disbursement, a reversal) makes every cached slice stale at once, so a recovery shows as soon as
+it is booked."""
 
+import time
 from datetime import date, timedelta
 from decimal import ROUND_HALF_UP, Decimal
 
 from django.apps import apps
 from django.core.cache import cache
+from django.db import transaction
 from django.db.models import (
     Avg,
     Count,
@@ -31,6 +35,8 @@ from settlements.models import Settlement
 
 CACHE_SECONDS = 300
 CACHE_VERSION = 1
+# Part of every entry's key: a new value makes all cached slices unreachable (they expire alone).
+GENERATION_KEY = f"dashboard:v{CACHE_VERSION}:generation"
 ZERO = Decimal("0.00")
 AGE_BUCKETS: tuple[tuple[str, int, int | None], ...] = (
     ("0–30", 0, 30),
@@ -302,10 +308,22 @@ def compute(user: User) -> dict:
     }
 
 
+def invalidate_cache() -> None:
+    cache.set(GENERATION_KEY, time.time_ns(), timeout=None)
+
+
+def ledger_posted(sender, instance, created: bool, **kwargs) -> None:
+    """post_save of a ledger transaction: once it commits, no slice serves figures without it."""
+    if created:
+        transaction.on_commit(invalidate_cache)
+
+
 def dashboard_data(user: User) -> dict:
-    """The aggregates for this user's slice, from the cache when fresh (5 minutes)."""
+    """The aggregates for this user's slice, from the cache when fresh (5 minutes, or until
+    money is next posted)."""
     today = timezone.localdate()
-    key = f"dashboard:v{CACHE_VERSION}:{slice_key(user)}:{today.isoformat()}"
+    generation = cache.get(GENERATION_KEY, 0)
+    key = f"dashboard:v{CACHE_VERSION}:{generation}:{slice_key(user)}:{today.isoformat()}"
     data = cache.get(key)
     if data is None:
         data = compute(user)
