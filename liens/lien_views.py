@@ -34,6 +34,7 @@ class FileForm(forms.Form):
     expires_on = forms.DateField(required=False, widget=forms.DateInput(attrs={"type": "date"}))
 
     def __init__(self, *args, case=None, **kwargs):
+        kwargs.setdefault("auto_id", "file_%s")
         super().__init__(*args, **kwargs)
         links = CaseParty.objects.filter(case=case, is_active=True).select_related("party")
         self.fields["filed_with"].queryset = links
@@ -43,12 +44,25 @@ class FileForm(forms.Form):
         self.fields["filed_on"].initial = timezone.localdate()
 
 
-class AmendForm(forms.Form):
+class PrefixedIds:
+    """The tab shows several of these forms at once: each gets its own element ids, so that
+    every label names its own field (a shared `id_reason` would label only the first)."""
+
+    id_prefix = ""
+
+    def __init__(self, *args, **kwargs):
+        kwargs.setdefault("auto_id", f"{self.id_prefix}_%s")
+        super().__init__(*args, **kwargs)
+
+
+class AmendForm(PrefixedIds, forms.Form):
+    id_prefix = "amend"
     new_amount = forms.DecimalField(max_digits=14, decimal_places=2, min_value=Decimal("0"))
     reason = forms.CharField(widget=forms.Textarea(attrs={"rows": 2}), max_length=2000)
 
 
-class ReleaseForm(forms.Form):
+class ReleaseForm(PrefixedIds, forms.Form):
+    id_prefix = "release"
     amount = forms.DecimalField(
         max_digits=14,
         decimal_places=2,
@@ -59,7 +73,8 @@ class ReleaseForm(forms.Form):
     reason = forms.CharField(widget=forms.Textarea(attrs={"rows": 2}), max_length=2000)
 
 
-class ReasonForm(forms.Form):
+class ReasonForm(PrefixedIds, forms.Form):
+    id_prefix = "withdraw"
     reason = forms.CharField(widget=forms.Textarea(attrs={"rows": 2}), max_length=2000)
 
 
