@@ -26,9 +26,13 @@ from decimal import ROUND_HALF_UP, Decimal
 from django.db import transaction
 from django.utils import timezone
 
+from ledger import demo as money
+from ledger.models import Deposit, Disbursement
+from liens.models import Lien
 from recovery.core.audit import acting_as
 from recovery.core.models import User
 from recovery.crypto import keyed_hash
+from settlements.models import Settlement
 
 from . import screening
 from .models import (
@@ -1049,8 +1053,12 @@ class _CaseRun:
         self.rng = random.Random(plan.rng_seed)
         info = STATES[member.state]
         east = info.team == EAST
+        self.users = users
         self.specialist = users["specialist" if east else "specialist2"]
         self.supervisor = users["supervisor" if east else "supervisor2"]
+        # Money steps draw from their own stream, so the rest of the walk stays as it was.
+        self.money_rng = random.Random(f"{plan.rng_seed}:money")
+        self.settlement = None
         self.jurisdiction = directory.jurisdictions[member.state]
         self.attorney = None
         self.insurer = None
@@ -1333,6 +1341,7 @@ class _CaseRun:
         if self.plan.firm_slot:
             self._add_attorney(case, actor, day)
         case = change_status(case=case, status=Case.Status.NOTICE, changed_by=actor)
+        money.file_lien(case=case, actor=actor, party=self.attorney or self.insurer, day=day)
         case.refresh_from_db(fields=["lien_amount"])
         amount = _money_text(case.lien_amount)
         for party in (self.attorney, self.insurer):
@@ -1457,7 +1466,59 @@ class _CaseRun:
                 title="Compute final lien and answer the reduction request",
                 due_date=self._due_relative_to_today(),
             )
+        self._settle(case, actor, gross, day)
         return case
+
+    def _settle(self, case: Case, actor: User, gross: Decimal, day: date) -> None:
+        """The settlement, and for an open case how far its money has come: funds awaited,
+        deposited with the disbursement waiting for approval, or disbursed with the release
+        waiting for approval. A closed case's money is finished in `_close`."""
+        outcome, rng = self.plan.outcome, self.money_rng
+        if self.plan.status == "closed" and outcome not in ("recovered_full", "compromised"):
+            return
+        stage = rng.random()
+        open_case_ = self.plan.status == "settlement"
+        self.settlement = money.settle(
+            case=case,
+            actor=actor,
+            rng=rng,
+            gross=gross,
+            day=day,
+            attorney=self.attorney is not None,
+            compromise=outcome == "compromised" or (open_case_ and stage < 0.5),
+            approve=not open_case_ or stage >= 0.2,
+        )
+        if not open_case_ or self.settlement is None:
+            return
+        if self.settlement.status != Settlement.Status.ACCEPTED or stage < 0.45:
+            return  # waiting for the supervisor, or for the funds
+        received = min(self.today, day + timedelta(days=rng.randint(10, 40)))
+        approver = (
+            money.other_supervisor(actor, self.supervisor, self.users) if stage >= 0.75 else None
+        )
+        money.collect(
+            case=case,
+            actor=actor,
+            approver=approver,
+            settlement=self.settlement,
+            received_on=received,
+            payer=self._payer(),
+        )
+        if approver is not None:
+            money.release_lien(
+                case=case,
+                actor=actor,
+                approver=None,
+                reason="Paid in full under the accepted settlement",
+                day=received,
+            )
+
+    def _payer(self) -> str:
+        if self.insurer is not None:
+            return str(self.insurer)
+        if self.attorney is not None:
+            return f"{self.attorney} trust account"
+        return "Settlement administrator"
 
     def _statute(self, case: Case, actor: User, points) -> None:
         """Worked cases near or past their SOL were put in suit: the SOL deadline is met."""
@@ -1517,12 +1578,48 @@ class _CaseRun:
             outcome=text,
             occurred_at=_at(day, rng, self.now),
         )
+        self._finish_money(case, actor, day)
         case = change_status(
             case=case, status=Case.Status.CLOSED, changed_by=actor, outcome=outcome
         )
         for deadline in case.deadlines.filter(done_at__isnull=True):
             complete_deadline(deadline=deadline, done_by=actor)
         return case
+
+    def _finish_money(self, case: Case, actor: User, day: date) -> None:
+        """Before closing: a recovery is deposited, disbursed and its lien released; a lien on
+        a waived case is released, on a case with nobody to pay withdrawn. A supervisor who is
+        not the actor approves each step."""
+        outcome = self.plan.outcome
+        approver = money.other_supervisor(actor, self.supervisor, self.users)
+        settlement = self.settlement
+        if outcome in ("recovered_full", "compromised") and settlement is not None:
+            decided = timezone.localdate(settlement.decided_at) if settlement.decided_at else day
+            received = min(day, decided + timedelta(days=self.money_rng.randint(14, 60)))
+            money.collect(
+                case=case,
+                actor=actor,
+                approver=approver,
+                settlement=settlement,
+                received_on=received,
+                payer=self._payer(),
+            )
+            reason = "Paid in full under the accepted settlement"
+        elif outcome == "waived":
+            reason = "Undue hardship waiver approved"
+        else:
+            reason = {
+                "uncollectible": "Uncollectible: no insurance and no assets",
+                "no_liability": "Liability denied; no recovery possible",
+            }.get(outcome, "Case closed without recovery")
+        money.release_lien(
+            case=case,
+            actor=actor,
+            approver=approver,
+            reason=reason,
+            day=day,
+            withdraw=outcome in ("uncollectible", "no_liability", "withdrawn"),
+        )
 
     def _initial_review(self, case: Case, actor: User) -> None:
         add_deadline(
@@ -1573,6 +1670,10 @@ COUNTED = {
     "deadlines": Deadline,
     "assignments": Assignment,
     "leads": Lead,
+    "liens": Lien,
+    "settlements": Settlement,
+    "deposits": Deposit,
+    "disbursements": Disbursement,
 }
 
 

@@ -432,6 +432,9 @@ LOGGING = {
     "root": {"handlers": ["console"], "level": env_str("LOG_LEVEL", "INFO")},
     "loggers": {"axes": {"level": "WARNING"}, "weasyprint": {"level": "WARNING"}},
 }
+if CELERY_BROKER_URL.startswith("filesystem"):
+    # The filesystem transport has no host; kombu says so at every connection.
+    LOGGING["loggers"]["kombu.connection"] = {"level": "ERROR"}
 
 # ---------------------------------------------------------------------------------------------
 # Product

@@ -10,6 +10,7 @@ from django.conf import settings
 from django.core.management.base import BaseCommand
 from django.db import transaction
 
+from cases.demo import seed_cases
 from recovery.core.models import Role, Team, User
 
 DEMO_USERS = [
@@ -63,4 +64,13 @@ class Command(BaseCommand):
                 team.save()
         self.stdout.write(
             self.style.SUCCESS(f"Demo users ready ({len(users)}), password from DEMO_PASSWORD.")
+        )
+        added = seed_cases(users=users, count=options["cases"])
+        self.stdout.write(
+            self.style.SUCCESS(
+                "Demo casework ready: "
+                + ", ".join(f"{count} {name}" for name, count in added.items() if count)
+                if any(added.values())
+                else "Demo casework already loaded."
+            )
         )
