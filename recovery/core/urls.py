@@ -4,13 +4,16 @@ from django.urls import include, path
 from recovery.portal.urls import urlpatterns as portal_patterns
 
 from . import otp_views, views
+from .forms import BoundedPasswordChangeForm, LoginForm
 
 urlpatterns = [
     path("", views.home, name="home"),
     path("healthz", views.healthz, name="healthz"),
     path(
         "login/",
-        auth_views.LoginView.as_view(redirect_authenticated_user=True),
+        auth_views.LoginView.as_view(
+            redirect_authenticated_user=True, authentication_form=LoginForm
+        ),
         name="login",
     ),
     path("logout/", auth_views.LogoutView.as_view(), name="logout"),
@@ -18,7 +21,9 @@ urlpatterns = [
     path("account/otp/verify/", otp_views.otp_verify, name="otp-verify"),
     path(
         "password/",
-        auth_views.PasswordChangeView.as_view(success_url="/"),
+        auth_views.PasswordChangeView.as_view(
+            success_url="/", form_class=BoundedPasswordChangeForm
+        ),
         name="password_change",
     ),
     path("session/keepalive/", views.keepalive, name="keepalive"),

@@ -1,10 +1,9 @@
 from decimal import Decimal
 
 from django import forms
-from django.contrib.auth.forms import UserCreationForm
 
 from cases.models import US_STATES, CaseClaim, Document, IncidentKind, Party
-from recovery.core.models import User
+from recovery.core.forms import NewUserForm
 
 MONEY = {"max_digits": 12, "decimal_places": 2, "min_value": Decimal("0")}
 
@@ -28,12 +27,8 @@ class InviteForm(forms.Form):
     email = forms.EmailField(label="Attorney's e-mail")
 
 
-class AcceptForm(UserCreationForm):
+class AcceptForm(NewUserForm):
     """Username and password (Django's password validators run on the new user)."""
-
-    class Meta(UserCreationForm.Meta):
-        model = User
-        fields = ("username",)
 
 
 class ClaimLineChoices(forms.ModelMultipleChoiceField):

@@ -64,16 +64,15 @@ FORM_MODULES = [
     "settlements.views",
     "ledger.forms",
     "recovery.portal.forms",
+    "recovery.core.forms",
 ]
-# Written by the server only (output serializers), or passwords (checked by the validators).
+# Written by the server only (output serializers).
 UNBOUNDED_ON_PURPOSE = {
     "UserRefSerializer.name",
     "UserOutputSerializer.name",
     "SettlementStepSerializer.label",
     "SettlementStepSerializer.formula",
     "SettlementStepSerializer.citation",
-    "AcceptForm.password1",
-    "AcceptForm.password2",
 }
 
 
@@ -303,3 +302,35 @@ def test_production_settings_turn_hsts_on(settings):
     assert settings.SECURE_HSTS_SECONDS == 31_536_000
     assert settings.SECURE_HSTS_INCLUDE_SUBDOMAINS is True
     assert settings.SESSION_COOKIE_SECURE and settings.CSRF_COOKIE_SECURE
+
+
+# ---------------------------------------------------------------------------------------------
+# Passwords
+# ---------------------------------------------------------------------------------------------
+
+
+def test_an_overlong_password_is_refused_before_it_is_checked(client, specialist):
+    from axes.models import AccessAttempt
+
+    from recovery.core.forms import PASSWORD_MAX_LENGTH
+
+    overlong = "p" * (PASSWORD_MAX_LENGTH + 1)
+    page = client.get(reverse("login")).content.decode()
+    assert f'maxlength="{PASSWORD_MAX_LENGTH}"' in page
+    response = client.post(reverse("login"), {"username": specialist.username, "password": HUGE})
+    assert response.status_code == 200
+    assert f"at most {PASSWORD_MAX_LENGTH} characters" in response.content.decode()
+    # Nothing authenticated it: no failed attempt is counted against the account.
+    assert not AccessAttempt.objects.exists()
+    assert "_auth_user_id" not in client.session
+
+    client.force_login(specialist)
+    response = client.post(
+        reverse("password_change"),
+        {"old_password": overlong, "new_password1": overlong, "new_password2": overlong},
+    )
+    assert response.status_code == 200
+    form = response.context["form"]
+    assert set(form.errors) >= {"old_password", "new_password1"}
+    specialist.refresh_from_db()
+    assert not specialist.check_password(overlong)

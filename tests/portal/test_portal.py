@@ -145,6 +145,20 @@ def test_invitation_weak_password_refused(client, supervisor, world):
     assert not User.objects.filter(username="newlawyer").exists()
 
 
+def test_invitation_overlong_password_refused(client, supervisor, world):
+    token = _invite(client, supervisor, world["firm"])
+    page = client.get(reverse("portal:accept", args=[token])).content.decode()
+    assert page.count('maxlength="128"') == 2
+    overlong = "Quiet-river-" + "s" * 200
+    response = client.post(
+        reverse("portal:accept", args=[token]),
+        {"username": "newlawyer", "password1": overlong, "password2": overlong},
+    )
+    assert response.status_code == 400
+    assert "at most 128 characters" in response.content.decode()
+    assert not User.objects.filter(username="newlawyer").exists()
+
+
 def test_invitation_reused_is_gone(client, supervisor, world):
     token = _invite(client, supervisor, world["firm"])
     data = {"username": "newlawyer", "password1": NEW_PASSWORD, "password2": NEW_PASSWORD}
