@@ -99,6 +99,7 @@ def main() -> None:
         "deadlines": [PY, "bench/bench_deadlines.py", "--scale"],
         "ledger": [PY, "bench/bench_ledger.py", "--scale", "--runs", "200"],
         "letters": [PY, "bench/bench_letters.py"],
+        "dashboard": [PY, "bench/bench_dashboard.py"],
         "import": [
             PY,
             "bench/bench_import.py",
