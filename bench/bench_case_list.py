@@ -91,6 +91,10 @@ def main() -> None:
     parser.add_argument("--requests", type=int, default=300, help="per role and kind")
     parser.add_argument("--users", type=int, default=6, help="users per role")
     parser.add_argument("--seed", type=int, default=1)
+    parser.add_argument(
+        "--slowest", type=int, default=0, help="print the N slowest requests of each kind"
+    )
+    parser.add_argument("--only", choices=["specialist", "supervisor"], help="one role only")
     args = parser.parse_args()
     _common.production_env()
     _common.setup()
@@ -130,7 +134,7 @@ def main() -> None:
     )
 
     def run(kind: str, users, make_request) -> dict:
-        times, raws, counts = [], [], []
+        times, raws, counts, asked = [], [], [], []
         for n in range(args.requests + 10):
             user = users[n % len(users)]
             target, params = make_request(user)
@@ -142,7 +146,12 @@ def main() -> None:
             times.append(seconds)
             raws.append(_common.replay(raw, statements))
             counts.append(len(statements))
+            asked.append((seconds, user.username, target, params or searched.get("term")))
+        for seconds, username, target, params in sorted(asked, reverse=True)[: args.slowest]:
+            print(f"    {seconds * 1000:7.1f} ms  {username}  {target}  {params or ''}")
         return {"times": times, "raws": raws, "counts": counts}
+
+    searched: dict = {}
 
     def list_request(user):
         return url, list_params(rng, user, jurisdictions)
@@ -150,6 +159,7 @@ def main() -> None:
     def search_request(user):
         case = search_pool[user.pk].pop()
         kind, term = case
+        searched["term"] = f"{kind} search {term!r}"
         client = clients[user.pk]
         response = client.get(url, {"q": term})
         if response.status_code != 302:
@@ -167,6 +177,8 @@ def main() -> None:
 
     rows, report = [], {}
     for role, users in (("specialist", specialists), ("supervisor", supervisors)):
+        if args.only and role != args.only:
+            continue
         for kind, maker in (("list", list_request), ("search", search_request)):
             result = run(kind, users, maker)
             stats = _common.latency(result["times"])

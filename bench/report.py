@@ -58,6 +58,9 @@ def main() -> None:
     parser.add_argument("--database", action="append", help="only these databases")
     args = parser.parse_args()
     path = Path(args.results)
+    if not path.exists():
+        print(f"no results yet ({path}): run a benchmark first")
+        return
     entries = [json.loads(line) for line in path.read_text().splitlines() if line.strip()]
     table = render(entries, databases=args.database)
     Path(args.out).write_text("# Benchmark results (DESIGN §7)\n\n" + table)
