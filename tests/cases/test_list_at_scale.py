@@ -123,3 +123,5 @@ def test_a_supervisors_selective_filter_is_read_then_sorted(specialist, supervis
     assert _sorted_after_reading(read)
     assert list(read.values_list("pk", flat=True)) == list(walked.values_list("pk", flat=True))
     assert set(every) >= set(read.values_list("pk", flat=True))
+    # A filter that can match nothing has nothing to estimate: an empty list, not an error.
+    assert list(selectors.case_list(user=supervisor, assigned_to="nobody")) == []
