@@ -125,3 +125,20 @@ def test_a_supervisors_selective_filter_is_read_then_sorted(specialist, supervis
     assert set(every) >= set(read.values_list("pk", flat=True))
     # A filter that can match nothing has nothing to estimate: an empty list, not an error.
     assert list(selectors.case_list(user=supervisor, assigned_to="nobody")) == []
+
+
+def test_the_member_sort_is_read_then_sorted_only_for_a_tenth_as_many(
+    specialist, supervisor, monkeypatch
+):
+    """Sorting by member joins each selected case to its member before sorting, so a set the
+    other sorts would read and sort is walked in the member order instead."""
+    _cases(specialist, 2)
+    monkeypatch.setattr(selectors, "_estimated_rows", lambda cases: 50_000)
+    by_date = selectors.case_list(user=supervisor, status="research", sort="opened")
+    by_member = selectors.case_list(user=supervisor, status="research", sort="member")
+    assert _sorted_after_reading(by_date)
+    assert not _sorted_after_reading(by_member)
+    monkeypatch.setattr(selectors, "_estimated_rows", lambda cases: 9_000)
+    assert _sorted_after_reading(
+        selectors.case_list(user=supervisor, status="research", sort="-member")
+    )
